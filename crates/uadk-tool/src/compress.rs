@@ -1,0 +1,607 @@
+//! `compress` and `decompress`: gzip-style file (de)compression through the library.
+//!
+//! deflate, zlib and gzip go through the library's stream adapters ([`Encoder`],
+//! [`Decoder`]), so files of any size run in bounded memory. lz4 is block-only in UADK:
+//! the whole input is read and handled by one block request. The lz4 block format carries
+//! no size, so decompression grows its output buffer until the block fits.
+//!
+//! Outputs are written to a temporary file next to the destination and renamed into
+//! place once complete: a failed run never leaves a truncated output behind, nor
+//! clobbers an existing one. Inputs are kept unless `--rm` is given.
+
+use crate::common::{parse_window, AlgArg, Context, Error, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::ffi::{OsStr, OsString};
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use uadk::{Alg, Comp, CompConfig, CtxMode, Decoder, Encoder, Level, OpType, SessionSetup};
+use uadk::{Session, WindowSize};
+
+/// Buffer size of the readers and writers around the stream adapters.
+const IO_BUF: usize = 256 * 1024;
+/// Inputs larger than this get a progress bar (when stderr is a terminal).
+const PROGRESS_MIN: u64 = 8 << 20;
+/// gzip's magic bytes, which start every member of a gzip file.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Options of `compress` and `decompress`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Input files; none, or `-`, reads standard input and writes standard output
+    pub files: Vec<PathBuf>,
+
+    /// Algorithm [default: gzip; decompress guesses it from the file suffix]
+    #[arg(short, long, value_enum)]
+    pub alg: Option<AlgArg>,
+
+    /// Compression level, 1 (fastest) to 15; -1 .. -9 are shorthands [default: 1]
+    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..=15), group = "lvl")]
+    pub level: Option<u32>,
+    #[arg(short = '1', hide = true, group = "lvl")]
+    l1: bool,
+    #[arg(short = '2', hide = true, group = "lvl")]
+    l2: bool,
+    #[arg(short = '3', hide = true, group = "lvl")]
+    l3: bool,
+    #[arg(short = '4', hide = true, group = "lvl")]
+    l4: bool,
+    #[arg(short = '5', hide = true, group = "lvl")]
+    l5: bool,
+    #[arg(short = '6', hide = true, group = "lvl")]
+    l6: bool,
+    #[arg(short = '7', hide = true, group = "lvl")]
+    l7: bool,
+    #[arg(short = '8', hide = true, group = "lvl")]
+    l8: bool,
+    #[arg(short = '9', hide = true, group = "lvl")]
+    l9: bool,
+
+    /// History window in KiB: 4, 8, 16, 24 or 32
+    #[arg(short, long, default_value = "32", value_parser = parse_window)]
+    pub window: WindowSize,
+
+    /// Write to standard output (inputs are kept)
+    #[arg(short = 'c', long = "stdout")]
+    pub to_stdout: bool,
+
+    /// Write to this file (one input only; `-` is standard output)
+    #[arg(short, long, conflicts_with = "to_stdout")]
+    pub output: Option<PathBuf>,
+
+    /// Keep input files (the default: inputs are only removed with --rm)
+    #[arg(short, long)]
+    pub keep: bool,
+
+    /// Remove each input file once its output is complete and synced
+    #[arg(long, conflicts_with_all = ["keep", "to_stdout"])]
+    pub rm: bool,
+
+    /// Overwrite existing outputs; allow compressed data on a terminal
+    #[arg(short, long)]
+    pub force: bool,
+
+    /// Print sizes and ratio of each file on stderr
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Decompress (`compress -d` is `decompress`, as `gzip -d`)
+    #[arg(short, long)]
+    pub decompress: bool,
+}
+
+impl Args {
+    fn level_num(&self) -> u32 {
+        if let Some(l) = self.level {
+            return l;
+        }
+        let short = [
+            self.l1, self.l2, self.l3, self.l4, self.l5, self.l6, self.l7, self.l8, self.l9,
+        ];
+        short.iter().position(|&b| b).map_or(1, |i| i as u32 + 1)
+    }
+}
+
+/// Where one input comes from.
+enum Source {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Source {
+    fn name(&self) -> String {
+        match self {
+            Source::Stdin => "stdin".into(),
+            Source::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Where one output goes.
+enum Dest {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Dest {
+    fn name(&self) -> String {
+        match self {
+            Dest::Stdout => "stdout".into(),
+            Dest::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Run `compress` (`compressing`) or `decompress` over every input.
+pub fn run(args: Args, compressing: bool) -> Result<ExitCode> {
+    // A closed pipe on stdout (`| head`) ends us quietly, as it does gzip and cat,
+    // instead of an EPIPE error message. Nothing here writes to a pipe it must survive.
+    // SAFETY: restoring a signal's default disposition has no memory-safety impact.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+    let level = Level::new(args.level_num())?;
+    let sources: Vec<Source> = if args.files.is_empty() {
+        vec![Source::Stdin]
+    } else {
+        args.files
+            .iter()
+            .map(|p| {
+                if p.as_os_str() == "-" {
+                    Source::Stdin
+                } else {
+                    Source::File(p.clone())
+                }
+            })
+            .collect()
+    };
+    if sources
+        .iter()
+        .filter(|s| matches!(s, Source::Stdin))
+        .count()
+        > 1
+    {
+        return Err(Error::msg("standard input can be named only once"));
+    }
+    if args.output.is_some() && sources.len() > 1 {
+        return Err(Error::msg("-o/--output takes a single input"));
+    }
+    let to_stdout = args.to_stdout || args.output.as_deref() == Some(Path::new("-"));
+    if compressing && to_stdout && sources.len() > 1 {
+        let alg = args.alg.unwrap_or(AlgArg::Gzip);
+        if alg != AlgArg::Gzip {
+            // Concatenated gzip members form a valid gzip file; the other formats do not.
+            return Err(Error::msg(format!(
+                "several inputs to one output work only for gzip, not {}",
+                alg.alg()
+            )));
+        }
+    }
+
+    let mut comps = CompCache::default();
+    let mut failed = false;
+    for src in &sources {
+        let job = Job {
+            args: &args,
+            compressing,
+            level,
+            to_stdout,
+        };
+        if let Err(e) = job.run(src, &mut comps) {
+            eprintln!("uadk_tool: {}: {e}", src.name());
+            failed = true;
+        }
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// One [`Comp`] per algorithm, made on first use.
+#[derive(Default)]
+struct CompCache(Vec<(Alg, Comp)>);
+
+impl CompCache {
+    fn get(&mut self, alg: Alg) -> Result<&Comp> {
+        if let Some(i) = self.0.iter().position(|(a, _)| *a == alg) {
+            return Ok(&self.0[i].1);
+        }
+        let mut cfg = CompConfig::from_env()?.alg(alg);
+        if std::env::var_os("WD_COMP_CTX_NUM").is_none() {
+            // Files run one request at a time: one sync context per direction is enough,
+            // and the default would start a worker thread per async context for nothing.
+            for op in OpType::ALL {
+                cfg = cfg.ctxs(CtxMode::Sync, op, 1).ctxs(CtxMode::Async, op, 0);
+            }
+        }
+        self.0.push((alg, Comp::new(cfg)?));
+        Ok(&self.0[self.0.len() - 1].1)
+    }
+}
+
+/// The settings one input is processed with.
+struct Job<'a> {
+    args: &'a Args,
+    compressing: bool,
+    level: Level,
+    to_stdout: bool,
+}
+
+impl Job<'_> {
+    fn alg_for(&self, src: &Source) -> AlgArg {
+        if let Some(a) = self.args.alg {
+            return a;
+        }
+        if let (false, Source::File(p)) = (self.compressing, src) {
+            let name = p.as_os_str().as_bytes();
+            let found = AlgArg::ALL
+                .into_iter()
+                .find(|a| name.ends_with(a.suffix().as_bytes()));
+            if let Some(a) = found {
+                return a;
+            }
+        }
+        AlgArg::Gzip
+    }
+
+    fn dest_for(&self, src: &Source, alg: AlgArg) -> Result<Dest> {
+        if self.to_stdout {
+            return Ok(Dest::Stdout);
+        }
+        if let Some(o) = &self.args.output {
+            return Ok(Dest::File(o.clone()));
+        }
+        let Source::File(path) = src else {
+            return Ok(Dest::Stdout);
+        };
+        let suffix = alg.suffix();
+        let name = path.as_os_str().as_bytes();
+        let has_suffix = name.len() > suffix.len() && name.ends_with(suffix.as_bytes());
+        if self.compressing {
+            if has_suffix && !self.args.force {
+                return Err(Error::msg(format!(
+                    "already has the {suffix} suffix, left unchanged (use -f to compress it again)"
+                )));
+            }
+            let mut out = path.as_os_str().to_os_string();
+            out.push(suffix);
+            Ok(Dest::File(out.into()))
+        } else {
+            if !has_suffix {
+                return Err(Error::msg(format!(
+                    "name lacks the {suffix} suffix of {} data (use -o or -c to name the output)",
+                    alg.alg()
+                )));
+            }
+            let stem = OsStr::from_bytes(&name[..name.len() - suffix.len()]);
+            Ok(Dest::File(stem.into()))
+        }
+    }
+
+    fn run(&self, src: &Source, comps: &mut CompCache) -> Result<()> {
+        let alg = self.alg_for(src);
+        let dest = self.dest_for(src, alg)?;
+        let force = self.args.force;
+        if self.compressing && matches!(dest, Dest::Stdout) && io::stdout().is_terminal() && !force
+        {
+            return Err(Error::msg(
+                "refusing to write compressed data to a terminal (use -f to force)",
+            ));
+        }
+        if !self.compressing && matches!(src, Source::Stdin) && io::stdin().is_terminal() && !force
+        {
+            return Err(Error::msg(
+                "refusing to read compressed data from a terminal (use -f to force)",
+            ));
+        }
+
+        let (input, size): (Box<dyn Read>, Option<u64>) = match src {
+            Source::Stdin => (Box::new(io::stdin().lock()), None),
+            Source::File(p) => {
+                let meta = fs::metadata(p)?;
+                if meta.is_dir() {
+                    return Err(Error::msg("is a directory"));
+                }
+                let f = File::open(p)?;
+                let size = meta.is_file().then_some(meta.len());
+                (Box::new(f), size)
+            }
+        };
+
+        let mut temp = None;
+        let output: Box<dyn Write> = match &dest {
+            Dest::Stdout => Box::new(io::stdout().lock()),
+            Dest::File(out) => {
+                if let Source::File(inp) = src {
+                    if same_file(inp, out) {
+                        return Err(Error::msg("input and output are the same file"));
+                    }
+                }
+                if out.exists() && !force {
+                    return Err(Error::msg(format!(
+                        "{} already exists; use -f to overwrite",
+                        out.display()
+                    )));
+                }
+                let t = TempFile::create(out)?;
+                let f = t.file.try_clone()?;
+                temp = Some(t);
+                Box::new(f)
+            }
+        };
+
+        let progress = progress_bar(size, &src.name());
+        let input: Box<dyn Read> = match &progress {
+            Some(pb) => Box::new(pb.wrap_read(input)),
+            None => input,
+        };
+        let mut input = Counted::new(input, "reading".to_string());
+        let mut output = Counted::new(output, format!("writing {}", dest.name()));
+
+        let comp = comps.get(alg.alg())?;
+        let res = if self.compressing {
+            let setup = SessionSetup::new(alg.alg(), OpType::Compress)
+                .level(self.level)
+                .window(self.args.window);
+            let sess = comp.session(&setup)?;
+            if alg == AlgArg::Lz4 {
+                block_all(&sess, &mut input, &mut output)
+            } else {
+                encode_stream(sess, &mut input, &mut output)
+            }
+        } else {
+            let setup = SessionSetup::new(alg.alg(), OpType::Decompress);
+            if alg == AlgArg::Lz4 {
+                let sess = comp.session(&setup)?;
+                block_all(&sess, &mut input, &mut output)
+            } else {
+                decode_stream(comp, &setup, &mut input, &mut output)
+            }
+        };
+        if let Some(pb) = &progress {
+            pb.finish_and_clear();
+        }
+        res?;
+        output.flush()?;
+        let (n_in, n_out) = (input.count, output.count);
+        drop(output);
+
+        if let (Some(t), Source::File(inp)) = (&temp, src) {
+            copy_metadata(inp, &t.file);
+        }
+        if let Some(t) = temp {
+            if self.args.rm {
+                t.file.sync_all().context("syncing the output")?;
+            }
+            t.commit(force)?;
+        }
+        if self.args.verbose {
+            let (raw, packed) = if self.compressing {
+                (n_in, n_out)
+            } else {
+                (n_out, n_in)
+            };
+            let saved = if raw == 0 {
+                0.0
+            } else {
+                100.0 * (1.0 - packed as f64 / raw as f64)
+            };
+            eprintln!(
+                "{}: {n_in} -> {n_out} bytes, {saved:.1}% saved, {} ({})",
+                src.name(),
+                alg.alg(),
+                dest.name()
+            );
+        }
+        if let (true, Source::File(inp)) = (self.args.rm, src) {
+            fs::remove_file(inp).context(format!("removing {}", inp.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Compress a stream through an [`Encoder`].
+fn encode_stream(sess: Session, input: &mut impl Read, output: &mut impl Write) -> Result<()> {
+    let mut reader = BufReader::with_capacity(IO_BUF, input);
+    let writer = BufWriter::with_capacity(IO_BUF, output);
+    let mut enc = Encoder::with_session(sess, writer)?;
+    io::copy(&mut reader, &mut enc)?;
+    let writer = enc.finish()?;
+    writer.into_inner().map_err(|e| e.into_error())?;
+    Ok(())
+}
+
+/// Decompress a stream through [`Decoder`]s. A gzip file may hold several members
+/// (as `cat a.gz b.gz` makes); each is decoded in turn. Anything else after the end of
+/// the stream is an error.
+fn decode_stream(
+    comp: &Comp,
+    setup: &SessionSetup,
+    input: &mut impl Read,
+    output: &mut impl Write,
+) -> Result<()> {
+    let mut reader = BufReader::with_capacity(IO_BUF, input);
+    let mut writer = BufWriter::with_capacity(IO_BUF, output);
+    // Bytes read past the end of the previous member.
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let sess = comp.session(setup)?;
+        let mut chained = io::Cursor::new(std::mem::take(&mut carry)).chain(&mut reader);
+        {
+            let mut dec = Decoder::with_session(sess, &mut chained)?;
+            io::copy(&mut dec, &mut writer)?;
+            carry = dec.remaining().to_vec();
+        }
+        let (cursor, _) = chained.into_inner();
+        let unread = &cursor.get_ref()[(cursor.position() as usize).min(cursor.get_ref().len())..];
+        carry.extend_from_slice(unread);
+        while carry.len() < GZIP_MAGIC.len() {
+            let buf = reader.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            let n = (GZIP_MAGIC.len() - carry.len()).min(buf.len());
+            carry.extend_from_slice(&buf[..n]);
+            reader.consume(n);
+        }
+        if carry.is_empty() {
+            break;
+        }
+        if setup.alg != Alg::Gzip {
+            return Err(Error::msg(format!(
+                "trailing data after the end of the {} stream",
+                setup.alg
+            )));
+        }
+        if !carry.starts_with(&GZIP_MAGIC) {
+            return Err(Error::msg("trailing garbage after the gzip data"));
+        }
+    }
+    writer.into_inner().map_err(|e| e.into_error())?;
+    Ok(())
+}
+
+/// One block request over the whole input (lz4, which UADK serves in block mode only).
+fn block_all(sess: &Session, input: &mut impl Read, output: &mut impl Write) -> Result<()> {
+    let mut data = Vec::new();
+    input.read_to_end(&mut data)?;
+    let out = sess.process_to_vec(&data)?;
+    output.write_all(&out)?;
+    Ok(())
+}
+
+/// A progress bar on stderr, for inputs large enough to be worth one.
+fn progress_bar(size: Option<u64>, name: &str) -> Option<ProgressBar> {
+    let size = size.filter(|&s| s > PROGRESS_MIN)?;
+    if !io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = ProgressBar::with_draw_target(Some(size), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} [{bar:40}] {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta}",
+    ) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.set_message(name.to_string());
+    Some(pb)
+}
+
+/// Counts bytes passing through, and names the file in I/O errors.
+struct Counted<T> {
+    inner: T,
+    count: u64,
+    name: String,
+}
+
+impl<T> Counted<T> {
+    fn new(inner: T, name: String) -> Self {
+        Counted {
+            inner,
+            count: 0,
+            name,
+        }
+    }
+
+    fn wrap(&self, e: io::Error) -> io::Error {
+        io::Error::new(e.kind(), format!("{}: {e}", self.name))
+    }
+}
+
+impl<T: Read> Read for Counted<T> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf).map_err(|e| self.wrap(e))?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<T: Write> Write for Counted<T> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf).map_err(|e| self.wrap(e))?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush().map_err(|e| self.wrap(e))
+    }
+}
+
+/// An output being written under a temporary name; removed unless committed.
+struct TempFile {
+    path: PathBuf,
+    dest: PathBuf,
+    file: File,
+    committed: bool,
+}
+
+impl TempFile {
+    fn create(dest: &Path) -> Result<TempFile> {
+        let name = dest
+            .file_name()
+            .ok_or_else(|| Error::msg(format!("{} is not a file name", dest.display())))?;
+        let mut tmp = OsString::from(".");
+        tmp.push(name);
+        tmp.push(format!(".uadk-tmp{}", std::process::id()));
+        let path = dest.with_file_name(tmp);
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .context(format!("creating {}", path.display()))?;
+        Ok(TempFile {
+            path,
+            dest: dest.to_path_buf(),
+            file,
+            committed: false,
+        })
+    }
+
+    /// Move the finished output to its name.
+    fn commit(mut self, force: bool) -> Result<()> {
+        // Checked again: the destination may have appeared while we were working.
+        if !force && self.dest.exists() {
+            return Err(Error::msg(format!(
+                "{} already exists; use -f to overwrite",
+                self.dest.display()
+            )));
+        }
+        fs::rename(&self.path, &self.dest)
+            .context(format!("renaming to {}", self.dest.display()))?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Give the output the input's permissions and modification time, as gzip does.
+/// Best effort: failing to do so does not fail the command.
+fn copy_metadata(input: &Path, out: &File) {
+    if let Ok(meta) = fs::metadata(input) {
+        if meta.is_file() {
+            let _ = out.set_permissions(meta.permissions());
+            if let Ok(t) = meta.modified() {
+                let _ = out.set_modified(t);
+            }
+        }
+    }
+}
+
+/// True when both paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (fs::canonicalize(a), fs::canonicalize(b)) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}

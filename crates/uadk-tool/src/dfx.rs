@@ -1,0 +1,95 @@
+//! `dfx`: versions, build information and per-context counters.
+
+use crate::common::{task_type_name, Result};
+use std::process::ExitCode;
+use uadk::Comp;
+
+/// The UADK release whose compression API this implementation follows.
+pub const UADK_COMPAT: &str = "2.10";
+
+/// Options of `dfx`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print the versions of the tool and library, and the build [the default]
+    #[arg(long)]
+    pub version: bool,
+
+    /// Print the counters of every context of an engine made from the environment
+    #[arg(long)]
+    pub counters: bool,
+}
+
+/// Run `dfx`.
+pub fn run(args: Args) -> Result<ExitCode> {
+    if args.version || !args.counters {
+        print_version();
+    }
+    if args.counters {
+        print_counters()?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_version() {
+    // The tool is versioned with its workspace, so the library shares this version.
+    let version = env!("CARGO_PKG_VERSION");
+    println!("uadk_tool {version}");
+    println!("uadk library {version} (Rust), UADK {UADK_COMPAT} compatible (wd_comp API)");
+    println!(
+        "build: {}, {} profile (opt-level {}), {}",
+        env!("UADK_TOOL_TARGET"),
+        env!("UADK_TOOL_PROFILE"),
+        env!("UADK_TOOL_OPT_LEVEL"),
+        env!("UADK_TOOL_RUSTC")
+    );
+    let drivers: Vec<String> = uadk::drv::registry()
+        .iter()
+        .map(|d| format!("{} ({})", d.name(), task_type_name(d.task_type())))
+        .collect();
+    println!("drivers: {}", drivers.join(", "));
+}
+
+fn print_counters() -> Result<()> {
+    let comp = Comp::from_env()?;
+    let info = comp.ctx_info();
+    println!(
+        "engine: driver {}, policy {}, {} contexts",
+        comp.driver_name(),
+        comp.sched_name(),
+        info.len()
+    );
+    println!(
+        "{:>4} {:>4} {:<6} {:<7} {:<8} {:>10} {:>10} {:>7} {:>7} {:>14} {:>14} {:>7}",
+        "CTX",
+        "NODE",
+        "MODE",
+        "OP",
+        "DRIVER",
+        "SENT",
+        "OK",
+        "FAILED",
+        "BUSY",
+        "BYTES_IN",
+        "BYTES_OUT",
+        "PENDING"
+    );
+    for c in &info {
+        let s = &c.stats;
+        println!(
+            "{:>4} {:>4} {:<6} {:<7} {:<8} {:>10} {:>10} {:>7} {:>7} {:>14} {:>14} {:>7}",
+            c.idx,
+            c.spec.node,
+            c.spec.mode.name(),
+            c.spec.op.name(),
+            c.driver,
+            s.sent,
+            s.ok,
+            s.failed,
+            s.busy,
+            s.bytes_in,
+            s.bytes_out,
+            c.pending
+        );
+    }
+    Ok(())
+}

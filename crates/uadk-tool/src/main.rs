@@ -1,0 +1,59 @@
+//! `uadk_tool`: compress and decompress files, benchmark the engine, and show what the
+//! UADK compression library sees (drivers, contexts, counters, versions).
+
+mod benchmark;
+mod common;
+mod compress;
+mod datagen;
+mod dfx;
+mod list;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "uadk_tool",
+    version,
+    about = "UADK compression tool: compress, decompress, benchmark, dfx, list"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Compress files (gzip-like; stdin to stdout when no file is given).
+    Compress(compress::Args),
+    /// Decompress files (gzip-like; stdin to stdout when no file is given).
+    Decompress(compress::Args),
+    /// Measure throughput, IOPS, latency and CPU use, as UADK's `uadk_tool benchmark`.
+    Benchmark(benchmark::Args),
+    /// Versions and counters.
+    Dfx(dfx::Args),
+    /// Drivers, and the contexts the environment configures.
+    List(list::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let res = match cli.cmd {
+        // `compress -d` decompresses, as `gzip -d` does.
+        Cmd::Compress(a) => {
+            let compressing = !a.decompress;
+            compress::run(a, compressing)
+        }
+        Cmd::Decompress(a) => compress::run(a, false),
+        Cmd::Benchmark(a) => benchmark::run(a),
+        Cmd::Dfx(a) => dfx::run(a),
+        Cmd::List(a) => list::run(a),
+    };
+    match res {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("uadk_tool: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

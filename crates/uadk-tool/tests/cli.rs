@@ -1,0 +1,399 @@
+//! End-to-end tests of the `uadk_tool` binary.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_uadk_tool");
+const ALGS: [(&str, &str); 4] = [
+    ("gzip", ".gz"),
+    ("zlib", ".zz"),
+    ("deflate", ".deflate"),
+    ("lz4", ".lz4"),
+];
+
+/// A scratch directory under the system temp dir, removed at the end of the test.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let p = std::env::temp_dir().join(format!("uadk-tool-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&p);
+        fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Names of the files in the directory, sorted.
+    fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+fn run_in(dir: &TempDir, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .current_dir(&dir.0)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    // Written from a thread: the child may fill its stdout pipe before reading all of it.
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "failed: {}\nstderr: {}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn fails(o: &Output) -> String {
+    assert!(!o.status.success(), "unexpectedly succeeded");
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    // Our own errors start with the tool's name; clap's usage errors with "error:".
+    assert!(
+        err.contains("uadk_tool") || err.starts_with("error:"),
+        "no message on stderr: {err:?}"
+    );
+    err
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Text with some binary noise: compressible, but not trivially.
+fn sample(len: usize) -> Vec<u8> {
+    let mut v = Vec::with_capacity(len);
+    let mut x: u32 = 12345;
+    let mut i = 0u32;
+    while v.len() < len {
+        write!(v, "line {i}: the quick brown fox jumps over the lazy dog; ").unwrap();
+        for _ in 0..(i % 7) {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            v.push((x >> 16) as u8);
+        }
+        v.push(b'\n');
+        i += 1;
+    }
+    v.truncate(len);
+    v
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn files_round_trip_every_alg() {
+    let data = sample(300_000);
+    for (alg, suffix) in ALGS {
+        let dir = TempDir::new(&format!("files-{alg}"));
+        let input = dir.path("data.bin");
+        fs::write(&input, &data).unwrap();
+        let packed = dir.path(&format!("data.bin{suffix}"));
+
+        ok(&run(&["compress", "-a", alg, p(&input)]));
+        assert_eq!(fs::read(&input).unwrap(), data, "{alg}: input must be kept");
+        let comp = fs::read(&packed).unwrap();
+        assert!(comp.len() < data.len() / 2, "{alg}: {} bytes", comp.len());
+
+        // The original is still there: decompressing onto it is refused without -f.
+        let err = fails(&run(&["decompress", "-a", alg, p(&packed)]));
+        assert!(err.contains("exists"), "{err}");
+
+        // The algorithm is guessed from the suffix.
+        let out = dir.path("out.bin");
+        ok(&run(&["decompress", p(&packed), "-o", p(&out)]));
+        assert_eq!(fs::read(&out).unwrap(), data, "{alg}");
+
+        fs::remove_file(&input).unwrap();
+        ok(&run(&["decompress", "-a", alg, p(&packed)]));
+        assert_eq!(fs::read(&input).unwrap(), data, "{alg}");
+        assert!(packed.exists(), "{alg}: compressed input must be kept");
+        assert_eq!(
+            dir.names(),
+            vec![
+                "data.bin".to_string(),
+                format!("data.bin{suffix}"),
+                "out.bin".to_string()
+            ],
+            "{alg}: no temporary files left"
+        );
+    }
+}
+
+#[test]
+fn stdin_stdout_round_trip_every_alg() {
+    let data = sample(200_000);
+    for (alg, _) in ALGS {
+        for input in [&data[..], b"", b"x"] {
+            let c = run_stdin(&["compress", "-a", alg, "-l", "6"], input);
+            ok(&c);
+            let d = run_stdin(&["decompress", "-a", alg, "-"], &c.stdout);
+            ok(&d);
+            assert_eq!(d.stdout, input, "{alg}, {} bytes", input.len());
+        }
+    }
+}
+
+#[test]
+fn levels_windows_and_shorthands() {
+    let data = sample(100_000);
+    for args in [
+        &["-9"][..],
+        &["-1"],
+        &["-l", "12"],
+        &["-l", "15", "-w", "4"],
+        &["-w", "8K"],
+        &["-3", "-w", "24"],
+    ] {
+        let mut a = vec!["compress", "-a", "zlib"];
+        a.extend_from_slice(args);
+        let c = run_stdin(&a, &data);
+        ok(&c);
+        let d = run_stdin(&["decompress", "-a", "zlib"], &c.stdout);
+        ok(&d);
+        assert_eq!(d.stdout, data, "{args:?}");
+    }
+    fails(&run_stdin(&["compress", "-l", "16"], b"x"));
+    fails(&run_stdin(&["compress", "-1", "-9"], b"x"));
+    fails(&run_stdin(&["compress", "-w", "12"], b"x"));
+}
+
+#[test]
+fn corrupt_input_is_an_error() {
+    let dir = TempDir::new("corrupt");
+    let data = sample(100_000);
+    let good = run_stdin(&["compress", "-a", "gzip"], &data).stdout;
+
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "garbage.gz",
+            b"this is not gzip data at all, not at all".repeat(10),
+        ),
+        ("truncated.gz", good[..good.len() / 2].to_vec()),
+        ("flipped.gz", {
+            let mut g = good.clone();
+            let mid = g.len() / 2;
+            g[mid] ^= 0x55;
+            g[mid + 1] ^= 0xff;
+            g
+        }),
+        ("trailing.gz", [&good[..], b"junk after the end"].concat()),
+        ("empty.gz", Vec::new()),
+        ("garbage.lz4", vec![0xf0; 64]),
+        ("garbage.zz", vec![0x78, 0x01, 0xff, 0xff, 0xff, 0x00]),
+    ];
+    for (name, bytes) in &cases {
+        let f = dir.path(name);
+        fs::write(&f, bytes).unwrap();
+        let err = fails(&run(&["decompress", p(&f)]));
+        assert!(err.contains(name), "{name}: message names the file: {err}");
+    }
+    // Nothing was left behind: no outputs, no temporary files.
+    let mut expected: Vec<String> = cases.iter().map(|(n, _)| n.to_string()).collect();
+    expected.sort();
+    assert_eq!(dir.names(), expected);
+    // Through stdin too.
+    fails(&run_stdin(&["decompress", "-a", "deflate"], &[0xff; 100]));
+}
+
+#[test]
+fn existing_output_is_refused_without_force() {
+    let dir = TempDir::new("exists");
+    let input = dir.path("a.txt");
+    fs::write(&input, sample(10_000)).unwrap();
+    ok(&run(&["compress", p(&input)]));
+    let first = fs::read(dir.path("a.txt.gz")).unwrap();
+    fs::write(&input, sample(20_000)).unwrap();
+    let err = fails(&run(&["compress", p(&input)]));
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(fs::read(dir.path("a.txt.gz")).unwrap(), first, "untouched");
+    ok(&run(&["compress", "-f", p(&input)]));
+    assert_ne!(
+        fs::read(dir.path("a.txt.gz")).unwrap(),
+        first,
+        "overwritten"
+    );
+    // -o names an existing file: refused too.
+    let err = fails(&run(&[
+        "compress",
+        p(&input),
+        "-o",
+        p(&dir.path("a.txt.gz")),
+    ]));
+    assert!(err.contains("already exists"), "{err}");
+}
+
+#[test]
+fn naming_rules() {
+    let dir = TempDir::new("names");
+    fs::write(dir.path("plain.txt"), b"hello").unwrap();
+    let err = fails(&run_in(&dir, &["decompress", "plain.txt"]));
+    assert!(err.contains(".gz suffix"), "{err}");
+    let err = fails(&run_in(&dir, &["decompress", "-a", "lz4", "plain.txt"]));
+    assert!(err.contains(".lz4 suffix"), "{err}");
+    // Already compressed by name: left alone.
+    fs::write(dir.path("x.gz"), b"hello").unwrap();
+    let err = fails(&run_in(&dir, &["compress", "x.gz"]));
+    assert!(err.contains("suffix"), "{err}");
+    let err = fails(&run_in(&dir, &["compress", "missing.txt"]));
+    assert!(err.contains("missing.txt"), "{err}");
+    let err = fails(&run_in(&dir, &["compress", "."]));
+    assert!(err.contains("directory"), "{err}");
+    fails(&run_in(
+        &dir,
+        &["compress", "plain.txt", "x.gz", "-o", "out"],
+    ));
+    // Several inputs into one stream: only gzip members concatenate.
+    fails(&run_in(
+        &dir,
+        &["compress", "-a", "zlib", "-c", "plain.txt", "plain.txt"],
+    ));
+}
+
+#[test]
+fn concatenated_gzip_members_and_rm() {
+    let dir = TempDir::new("members");
+    fs::write(dir.path("a"), b"first part\n").unwrap();
+    fs::write(dir.path("b"), sample(70_000)).unwrap();
+    let c = run_in(&dir, &["compress", "-c", "a", "b"]);
+    ok(&c);
+    let d = run_stdin(&["decompress"], &c.stdout);
+    ok(&d);
+    assert_eq!(d.stdout, [&b"first part\n"[..], &sample(70_000)].concat());
+
+    ok(&run_in(&dir, &["compress", "--rm", "-a", "lz4", "b"]));
+    assert_eq!(dir.names(), vec!["a", "b.lz4"]);
+    ok(&run_in(&dir, &["decompress", "--rm", "b.lz4"]));
+    assert_eq!(dir.names(), vec!["a", "b"]);
+    assert_eq!(fs::read(dir.path("b")).unwrap(), sample(70_000));
+    // gzip's habit: `compress -d` decompresses.
+    let d = run_stdin(&["compress", "-d", "-c", "-"], &c.stdout);
+    ok(&d);
+    assert_eq!(d.stdout.len(), 11 + 70_000);
+}
+
+fn bench(args: &[&str]) -> String {
+    let mut a = vec!["benchmark", "--seconds", "0.3", "--pktlen", "16K"];
+    a.extend_from_slice(args);
+    let o = run(&a);
+    ok(&o);
+    stdout(&o)
+}
+
+#[test]
+fn benchmark_sync_and_async() {
+    for mode in ["--sync", "--async"] {
+        for opt in ["0", "1"] {
+            let out = bench(&["--alg", "gzip", "--opt", opt, mode]);
+            assert!(out.contains("MB/s"), "{out}");
+            assert!(out.contains("driver cpu"), "{out}");
+            assert!(out.contains(&mode[2..]), "{out}");
+        }
+    }
+    // Completions reaped by the library's poll threads instead of the submitter.
+    let o = Command::new(BIN)
+        .args([
+            "benchmark",
+            "--async",
+            "--seconds",
+            "0.3",
+            "--pktlen",
+            "16K",
+        ])
+        .env("WD_COMP_ASYNC_POLL_EN", "1")
+        .output()
+        .unwrap();
+    ok(&o);
+    assert!(stdout(&o).contains("MB/s"), "{}", stdout(&o));
+}
+
+#[test]
+fn benchmark_streams_files_json_and_processes() {
+    let dir = TempDir::new("bench");
+    let f = dir.path("in.txt");
+    fs::write(&f, sample(100_000)).unwrap();
+    for opt in ["2", "3"] {
+        let out = bench(&["--alg", "deflate", "--opt", opt, "--file", p(&f)]);
+        assert!(out.contains("MB/s") && out.contains("stream"), "{out}");
+    }
+    let out = bench(&["--alg", "lz4", "--opt", "1", "--thread", "2", "--json"]);
+    assert!(
+        out.trim().starts_with('{') && out.trim().ends_with('}'),
+        "{out}"
+    );
+    assert!(out.contains("\"throughput_mb_s\":"), "{out}");
+    let out = bench(&["--multi", "2", "--init2", "--async"]);
+    assert!(
+        out.contains("MB/s") && out.contains("2 process(es)"),
+        "{out}"
+    );
+
+    fails(&run(&["benchmark", "--alg", "lz4", "--opt", "2"]));
+    let o = run(&["benchmark", "--pktlen", "0"]);
+    assert!(!o.status.success());
+    let err = fails(&run(&["benchmark", "--file", p(&dir.path("nope"))]));
+    assert!(err.contains("nope"), "{err}");
+}
+
+#[test]
+fn list_shows_the_cpu_driver() {
+    let o = run(&["list"]);
+    ok(&o);
+    let out = stdout(&o);
+    assert!(out.contains("cpu"), "{out}");
+    assert!(out.contains("deflate zlib gzip lz4"), "{out}");
+    assert!(out.contains("sync") && out.contains("decomp"), "{out}");
+}
+
+#[test]
+fn dfx_prints_versions_and_counters() {
+    let o = run(&["dfx", "--version"]);
+    ok(&o);
+    let out = stdout(&o);
+    assert!(out.contains(env!("CARGO_PKG_VERSION")), "{out}");
+    assert!(out.contains("UADK 2.10 compatible"), "{out}");
+    let o = run(&["dfx", "--counters"]);
+    ok(&o);
+    assert!(stdout(&o).contains("BYTES_IN"), "{}", stdout(&o));
+}

@@ -1,0 +1,177 @@
+//! `std::io` adapters over stream sessions, in the style of flate2.
+
+use super::{Alg, Comp, Level, OpType, Session, SessionSetup};
+use crate::error::{Error, Result};
+use std::io::{self, Read, Write};
+
+const BUF: usize = 64 * 1024;
+
+fn session_for(alg: Alg, op: OpType, level: Level) -> Result<Session> {
+    Comp::global()?.session(&SessionSetup::new(alg, op).level(level))
+}
+
+/// Compresses everything written to it into `W`.
+///
+/// Call [`Encoder::finish`] to end the stream and get `W` back; dropping the encoder
+/// finishes the stream too, ignoring errors.
+pub struct Encoder<W: Write> {
+    sess: Session,
+    inner: Option<W>,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Encoder<W> {
+    /// An encoder on the process-wide [`Comp`].
+    pub fn new(inner: W, alg: Alg, level: Level) -> Result<Self> {
+        Encoder::with_session(session_for(alg, OpType::Compress, level)?, inner)
+    }
+
+    /// An encoder over a compression session of your own.
+    pub fn with_session(sess: Session, inner: W) -> Result<Self> {
+        if sess.params().op != OpType::Compress {
+            return Err(Error::InvalidParam(
+                "encoder needs a compression session".into(),
+            ));
+        }
+        sess.reset();
+        Ok(Encoder {
+            sess,
+            inner: Some(inner),
+            buf: vec![0u8; BUF],
+        })
+    }
+
+    /// The writer underneath.
+    pub fn get_ref(&self) -> Option<&W> {
+        self.inner.as_ref()
+    }
+
+    fn try_finish(&mut self) -> io::Result<()> {
+        let Some(w) = self.inner.as_mut() else {
+            return Ok(());
+        };
+        loop {
+            let r = self.sess.stream(&[], &mut self.buf, true)?;
+            w.write_all(&self.buf[..r.produced])?;
+            if r.end {
+                return w.flush();
+            }
+        }
+    }
+
+    /// End the stream, flush it, and return the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.try_finish()?;
+        Ok(self.inner.take().expect("writer present until finish"))
+    }
+}
+
+impl<W: Write> Write for Encoder<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let Some(w) = self.inner.as_mut() else {
+            return Err(io::Error::other("encoder already finished"));
+        };
+        if data.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let r = self.sess.stream(data, &mut self.buf, false)?;
+            w.write_all(&self.buf[..r.produced])?;
+            if r.consumed > 0 {
+                return Ok(r.consumed);
+            }
+            if r.produced == 0 {
+                return Err(io::Error::other("compressor made no progress"));
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self.inner.as_mut() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<W: Write> Drop for Encoder<W> {
+    fn drop(&mut self) {
+        let _ = self.try_finish();
+    }
+}
+
+/// Decompresses one stream read from `R`.
+pub struct Decoder<R: Read> {
+    sess: Session,
+    inner: R,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    done: bool,
+}
+
+impl<R: Read> Decoder<R> {
+    /// A decoder on the process-wide [`Comp`].
+    pub fn new(inner: R, alg: Alg) -> Result<Self> {
+        Decoder::with_session(session_for(alg, OpType::Decompress, Level::L1)?, inner)
+    }
+
+    /// A decoder over a decompression session of your own.
+    pub fn with_session(sess: Session, inner: R) -> Result<Self> {
+        if sess.params().op != OpType::Decompress {
+            return Err(Error::InvalidParam(
+                "decoder needs a decompression session".into(),
+            ));
+        }
+        sess.reset();
+        Ok(Decoder {
+            sess,
+            inner,
+            buf: vec![0u8; BUF],
+            pos: 0,
+            len: 0,
+            eof: false,
+            done: false,
+        })
+    }
+
+    /// The reader underneath.
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+
+    /// Bytes read from the reader but not used by the stream (data after its end).
+    pub fn remaining(&self) -> &[u8] {
+        &self.buf[self.pos..self.len]
+    }
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() || self.done {
+            return Ok(0);
+        }
+        loop {
+            if self.pos == self.len && !self.eof {
+                self.len = self.inner.read(&mut self.buf)?;
+                self.pos = 0;
+                self.eof = self.len == 0;
+            }
+            let r = self
+                .sess
+                .stream(&self.buf[self.pos..self.len], out, self.eof)?;
+            self.pos += r.consumed;
+            if r.end {
+                self.done = true;
+                return Ok(r.produced);
+            }
+            if r.produced > 0 {
+                return Ok(r.produced);
+            }
+            if r.consumed == 0 && self.eof {
+                return Err(Error::TruncatedInput.into());
+            }
+        }
+    }
+}

@@ -1,0 +1,875 @@
+//! The alg layer (UADK's `wd_comp`): initialisation, sessions and the request modes.
+//!
+//! A [`Comp`] owns the contexts and the scheduler (what `wd_comp_init2` sets up).
+//! A [`Session`] fixes algorithm, level, window and op type, and runs requests:
+//! sync block ([`Session::process`]), stream ([`Session::stream`]), sync2
+//! ([`Session::process_sync2`]) and async ([`Session::submit`], polled by [`Comp::poll`]).
+
+mod future;
+pub mod io;
+mod types;
+
+pub use future::CompFuture;
+pub use types::{Alg, Level, OpType, Output, ReqParams, WindowSize};
+
+use crate::drv::{
+    self, Callback, CtxSpec, Driver, DriverCtx, Dst, Job, JobBuf, Notify, ReqKind, Request, Src,
+    StreamState,
+};
+use crate::error::{Error, Result};
+use crate::sched::{RrScheduler, SchedKey, Scheduler};
+use crate::wd::env::{CtxNum, EnvConfig};
+use crate::wd::numa::Topology;
+use crate::wd::{CtxMode, CtxStats, CtxStatsSnapshot, SchedPolicy, TaskType};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Input chunk of [`Session::process_sync2`], as UADK's `STREAM_CHUNK`.
+pub const SYNC2_CHUNK: usize = 128 * 1024;
+
+/// How to set up a [`Comp`]: what `wd_comp_init2_` and the environment decide.
+#[derive(Debug, Clone)]
+pub struct CompConfig {
+    /// Algorithm the driver is chosen for; `None` takes the best driver overall.
+    pub alg: Option<Alg>,
+    /// Scheduling policy.
+    pub policy: SchedPolicy,
+    /// Hardware, CPU instructions, or both.
+    pub task_type: TaskType,
+    /// Contexts per mode, op type and node.
+    pub ctx_num: Vec<CtxNum>,
+    /// Poll threads as (count, node); empty runs none (the caller polls).
+    pub poll_threads: Vec<(u32, u32)>,
+    /// Sync requests wait instead of busy polling (`WD_COMP_EPOLL_EN`).
+    pub epoll: bool,
+    /// Fail instead of falling back to the CPU engine when `TaskType::Hw` finds no hardware.
+    pub hw_strict: bool,
+}
+
+impl Default for CompConfig {
+    fn default() -> Self {
+        CompConfig::new()
+    }
+}
+
+impl CompConfig {
+    /// Defaults: on every node, one context of each mode and op type per CPU of the node
+    /// (at most 8), round-robin, CPU engine, no poll threads.
+    pub fn new() -> CompConfig {
+        let topo = Topology::get();
+        let mut ctx_num = Vec::new();
+        for &node in &topo.nodes {
+            let n = topo.cpus_on(node).clamp(1, 8) as u32;
+            for mode in CtxMode::ALL {
+                for op in OpType::ALL {
+                    ctx_num.push(CtxNum {
+                        mode,
+                        op,
+                        num: n,
+                        node,
+                    });
+                }
+            }
+        }
+        CompConfig {
+            alg: None,
+            policy: SchedPolicy::RoundRobin,
+            task_type: TaskType::Instr,
+            ctx_num,
+            poll_threads: Vec::new(),
+            epoll: false,
+            hw_strict: false,
+        }
+    }
+
+    /// Defaults overridden by UADK's environment variables (see [`crate::wd::env`]).
+    pub fn from_env() -> Result<CompConfig> {
+        Ok(CompConfig::new().with_env(&EnvConfig::from_env()?))
+    }
+
+    /// Apply a parsed environment.
+    pub fn with_env(mut self, env: &EnvConfig) -> CompConfig {
+        if let Some(c) = &env.ctx_num {
+            self.ctx_num = c.clone();
+        }
+        if env.async_poll_en {
+            self.poll_threads = match &env.async_poll_num {
+                Some(v) if !v.is_empty() => v.clone(),
+                _ => vec![(1, Topology::get().nodes[0])],
+            };
+        }
+        self.epoll = env.epoll_en;
+        self.hw_strict = env.hw_strict;
+        self
+    }
+
+    /// Choose the algorithm (as `wd_comp_init2`'s `alg`).
+    pub fn alg(mut self, alg: Alg) -> Self {
+        self.alg = Some(alg);
+        self
+    }
+
+    /// Choose the scheduling policy.
+    pub fn policy(mut self, p: SchedPolicy) -> Self {
+        self.policy = p;
+        self
+    }
+
+    /// Choose the task type.
+    pub fn task_type(mut self, t: TaskType) -> Self {
+        self.task_type = t;
+        self
+    }
+
+    /// Set `num` contexts of this mode and op type on every node (0 removes them).
+    pub fn ctxs(mut self, mode: CtxMode, op: OpType, num: u32) -> Self {
+        self.ctx_num.retain(|c| !(c.mode == mode && c.op == op));
+        if num > 0 {
+            for &node in &Topology::get().nodes {
+                self.ctx_num.push(CtxNum {
+                    mode,
+                    op,
+                    num,
+                    node,
+                });
+            }
+        }
+        self
+    }
+
+    /// Run `n` poll threads on the first node (0 runs none).
+    pub fn poll_threads(mut self, n: u32) -> Self {
+        self.poll_threads = if n == 0 {
+            Vec::new()
+        } else {
+            vec![(n, Topology::get().nodes[0])]
+        };
+        self
+    }
+}
+
+/// One context as the framework holds it.
+struct Ctx {
+    spec: CtxSpec,
+    driver: Arc<dyn Driver>,
+    queue: Mutex<Box<dyn DriverCtx>>,
+    stats: CtxStats,
+}
+
+impl Ctx {
+    fn lock(&self) -> MutexGuard<'_, Box<dyn DriverCtx>> {
+        // A panic in a callback must not wedge the context for everyone else.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// What `uadk_tool list` shows of a context.
+#[derive(Debug, Clone)]
+pub struct CtxInfo {
+    /// Index, as `wd_comp_poll_ctx` takes it.
+    pub idx: usize,
+    /// Node, mode and op type.
+    pub spec: CtxSpec,
+    /// Driver serving it.
+    pub driver: &'static str,
+    /// Counters.
+    pub stats: CtxStatsSnapshot,
+    /// Async requests in flight.
+    pub pending: usize,
+}
+
+struct Inner {
+    driver: Arc<dyn Driver>,
+    ctxs: Vec<Ctx>,
+    async_ctxs: Vec<usize>,
+    sched: Box<dyn Scheduler>,
+    notify: Arc<Notify>,
+    config: CompConfig,
+    poll_cursor: AtomicUsize,
+    shutdown: AtomicBool,
+    pollers: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// An initialised compression framework: contexts, scheduler, driver (UADK's `wd_comp_setting`).
+///
+/// Cheap to clone; sessions keep it alive.
+#[derive(Clone)]
+pub struct Comp {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Comp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Comp")
+            .field("driver", &self.inner.driver.name())
+            .field("ctxs", &self.inner.ctxs.len())
+            .finish()
+    }
+}
+
+fn warn_fallback_once(alg: Option<Alg>) {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        eprintln!(
+            "uadk: no hardware accelerator serves {}; using the CPU engine \
+             (set UADK_HW_STRICT=1 to fail instead)",
+            alg.map_or("compression", Alg::name)
+        );
+    }
+}
+
+/// Pick the driver for a configuration from a list (highest priority first).
+fn choose_driver(cfg: &CompConfig, drivers: &[Arc<dyn Driver>]) -> Result<Arc<dyn Driver>> {
+    let serves =
+        |d: &&Arc<dyn Driver>| d.available() && cfg.alg.is_none_or(|a| d.algs().contains(&a));
+    let of_type = |t: TaskType| drivers.iter().filter(serves).find(|d| d.task_type() == t);
+    let found = match cfg.task_type {
+        TaskType::Instr => of_type(TaskType::Instr),
+        TaskType::Mix => drivers.iter().find(serves),
+        TaskType::Hw => match of_type(TaskType::Hw) {
+            Some(d) => Some(d),
+            None if cfg.hw_strict => {
+                return Err(Error::NoDevice(format!(
+                    "no hardware accelerator serves {} (UADK_HW_STRICT=1)",
+                    cfg.alg.map_or("compression", Alg::name)
+                )))
+            }
+            None => {
+                warn_fallback_once(cfg.alg);
+                of_type(TaskType::Instr)
+            }
+        },
+    };
+    found.cloned().ok_or_else(|| match cfg.alg {
+        Some(a) if a == Alg::Lz77Zstd || a == Alg::Lz77Only => Error::Unsupported {
+            driver: drv::cpu::DRIVER_NAME,
+            what: format!("{} (a hardware intermediate format)", a.name()),
+        },
+        Some(a) => Error::UnknownAlgorithm(a.name().into()),
+        None => Error::NoDevice("no driver available".into()),
+    })
+}
+
+impl Comp {
+    /// Initialise with the defaults and UADK's environment variables.
+    pub fn from_env() -> Result<Comp> {
+        Comp::new(CompConfig::from_env()?)
+    }
+
+    /// A process-wide instance made from the environment on first use.
+    pub fn global() -> Result<&'static Comp> {
+        static GLOBAL: OnceLock<Result<Comp>> = OnceLock::new();
+        GLOBAL
+            .get_or_init(Comp::from_env)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Initialise: choose the driver, allocate contexts, build the scheduler, start pollers.
+    pub fn new(config: CompConfig) -> Result<Comp> {
+        let driver = choose_driver(&config, &drv::registry())?;
+        let notify = Arc::new(Notify::default());
+        let mut ctxs = Vec::new();
+        let mut specs: Vec<CtxSpec> = Vec::new();
+        for c in &config.ctx_num {
+            for _ in 0..c.num {
+                specs.push(CtxSpec {
+                    node: c.node,
+                    mode: c.mode,
+                    op: c.op,
+                });
+            }
+        }
+        if specs.is_empty() {
+            return Err(Error::InvalidParam("no contexts configured".into()));
+        }
+        if specs.len() > 4096 {
+            return Err(Error::InvalidParam(format!(
+                "{} contexts requested (at most 4096)",
+                specs.len()
+            )));
+        }
+        for spec in &specs {
+            ctxs.push(Ctx {
+                spec: *spec,
+                driver: driver.clone(),
+                queue: Mutex::new(driver.alloc_ctx(*spec, notify.clone())?),
+                stats: CtxStats::default(),
+            });
+        }
+        let layout: Vec<_> = specs.iter().map(|s| (s.node, s.mode, s.op)).collect();
+        let async_ctxs = (0..ctxs.len())
+            .filter(|&i| specs[i].mode == CtxMode::Async)
+            .collect();
+        let inner = Arc::new(Inner {
+            driver,
+            ctxs,
+            async_ctxs,
+            sched: Box::new(RrScheduler::new(config.policy, &layout)),
+            notify,
+            config,
+            poll_cursor: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            pollers: Mutex::new(Vec::new()),
+        });
+        Inner::start_pollers(&inner)?;
+        Ok(Comp { inner })
+    }
+
+    /// Open a session.
+    pub fn session(&self, setup: &SessionSetup) -> Result<Session> {
+        let params = ReqParams {
+            alg: setup.alg,
+            op: setup.op,
+            level: setup.level,
+            window: setup.window,
+        };
+        self.inner.driver.check(&params, ReqKind::Block)?;
+        Ok(Session {
+            comp: self.inner.clone(),
+            params,
+            key: SchedKey {
+                node: setup.node,
+                op: setup.op,
+            },
+            stream: Mutex::new(StreamSlot::default()),
+        })
+    }
+
+    /// Reap up to `expected` async completions (0: all that are ready), running their
+    /// callbacks on this thread. Returns how many were reaped (UADK's `wd_comp_poll`).
+    pub fn poll(&self, expected: u32) -> Result<u32> {
+        Ok(self.inner.poll_some(None, expected))
+    }
+
+    /// Reap completions of one context (UADK's `wd_comp_poll_ctx`).
+    pub fn poll_ctx(&self, idx: usize, expected: u32) -> Result<u32> {
+        let ctx = self
+            .inner
+            .ctxs
+            .get(idx)
+            .ok_or_else(|| Error::InvalidParam(format!("ctx index {idx}")))?;
+        if ctx.spec.mode != CtxMode::Async {
+            return Err(Error::InvalidParam(format!("ctx {idx} is not async")));
+        }
+        Ok(self.inner.reap_ctx(idx, limit(expected)))
+    }
+
+    /// Async requests submitted and not yet reaped, over all contexts.
+    pub fn pending(&self) -> usize {
+        self.inner
+            .async_ctxs
+            .iter()
+            .map(|&i| self.inner.ctxs[i].lock().pending())
+            .sum()
+    }
+
+    /// Name of the driver serving this instance.
+    pub fn driver_name(&self) -> &'static str {
+        self.inner.driver.name()
+    }
+
+    /// Scheduler policy name.
+    pub fn sched_name(&self) -> &'static str {
+        self.inner.sched.name()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &CompConfig {
+        &self.inner.config
+    }
+
+    /// Every context with its counters.
+    pub fn ctx_info(&self) -> Vec<CtxInfo> {
+        self.inner
+            .ctxs
+            .iter()
+            .enumerate()
+            .map(|(idx, c)| CtxInfo {
+                idx,
+                spec: c.spec,
+                driver: c.driver.name(),
+                stats: c.stats.snapshot(),
+                pending: c.lock().pending(),
+            })
+            .collect()
+    }
+
+    /// True when poll threads reap completions without the caller's help.
+    pub fn has_poll_threads(&self) -> bool {
+        !self.inner.config.poll_threads.is_empty()
+    }
+}
+
+fn limit(expected: u32) -> u32 {
+    if expected == 0 {
+        u32::MAX
+    } else {
+        expected
+    }
+}
+
+impl Inner {
+    fn start_pollers(this: &Arc<Inner>) -> Result<()> {
+        let mut handles = Vec::new();
+        for &(count, node) in &this.config.poll_threads {
+            for i in 0..count {
+                let weak: Weak<Inner> = Arc::downgrade(this);
+                let notify = this.notify.clone();
+                let h = std::thread::Builder::new()
+                    .name(format!("uadk-poll-{node}-{i}"))
+                    .spawn(move || poll_loop(weak, notify, node))
+                    .map_err(|e| Error::Io(format!("spawning a poll thread: {e}")))?;
+                handles.push(h);
+            }
+        }
+        *this.pollers.lock().unwrap_or_else(|e| e.into_inner()) = handles;
+        Ok(())
+    }
+
+    /// Reap from async contexts (of one node, or all), starting at a rotating cursor.
+    fn poll_some(&self, node: Option<u32>, expected: u32) -> u32 {
+        let want = limit(expected);
+        let n = self.async_ctxs.len();
+        if n == 0 {
+            return 0;
+        }
+        let start = self.poll_cursor.fetch_add(1, Ordering::Relaxed);
+        let mut got = 0;
+        for k in 0..n {
+            let idx = self.async_ctxs[(start + k) % n];
+            if node.is_some_and(|nd| self.ctxs[idx].spec.node != nd) {
+                continue;
+            }
+            got += self.reap_ctx(idx, want - got);
+            if got >= want {
+                break;
+            }
+        }
+        got
+    }
+
+    fn reap_ctx(&self, idx: usize, max: u32) -> u32 {
+        let ctx = &self.ctxs[idx];
+        let mut n = 0;
+        while n < max {
+            // The queue lock is released before the callback runs: it may submit again.
+            let Some((job, res)) = ctx.lock().reap() else {
+                break;
+            };
+            ctx.stats.record(&res);
+            job.complete(res);
+            n += 1;
+        }
+        n
+    }
+}
+
+fn poll_loop(weak: Weak<Inner>, notify: Arc<Notify>, node: u32) {
+    loop {
+        let seen = notify.seq();
+        let reaped = {
+            let Some(inner) = weak.upgrade() else { return };
+            if inner.shutdown.load(Ordering::Acquire) {
+                return;
+            }
+            let has_node = inner
+                .async_ctxs
+                .iter()
+                .any(|&i| inner.ctxs[i].spec.node == node);
+            inner.poll_some(has_node.then_some(node), 0)
+        };
+        if reaped == 0 {
+            notify.wait(seen, Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shutdown.store(true, Ordering::Release);
+        self.notify.signal();
+        let me = std::thread::current().id();
+        let handles = std::mem::take(&mut *self.pollers.lock().unwrap_or_else(|e| e.into_inner()));
+        for h in handles {
+            if h.thread().id() != me {
+                let _ = h.join();
+            }
+        }
+        // Reap everything still in flight so each callback runs exactly once.
+        for &idx in &self.async_ctxs {
+            while self.ctxs[idx].lock().pending() > 0 {
+                if self.reap_ctx(idx, u32::MAX) == 0 {
+                    std::thread::yield_now();
+                }
+            }
+        }
+    }
+}
+
+/// Parameters of a session (UADK's `wd_comp_sess_setup`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSetup {
+    /// Algorithm.
+    pub alg: Alg,
+    /// Direction.
+    pub op: OpType,
+    /// Level (compression).
+    pub level: Level,
+    /// Window (compression).
+    pub window: WindowSize,
+    /// Preferred NUMA node (UADK's `sched_param`); `None` lets the policy decide.
+    pub node: Option<u32>,
+}
+
+impl SessionSetup {
+    /// A setup with level 1 and the 32 KiB window.
+    pub fn new(alg: Alg, op: OpType) -> SessionSetup {
+        SessionSetup {
+            alg,
+            op,
+            level: Level::default(),
+            window: WindowSize::default(),
+            node: None,
+        }
+    }
+
+    /// Set the level.
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Set the window.
+    pub fn window(mut self, window: WindowSize) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Prefer a NUMA node.
+    pub fn node(mut self, node: u32) -> Self {
+        self.node = Some(node);
+        self
+    }
+}
+
+#[derive(Default)]
+struct StreamSlot {
+    state: Option<StreamState>,
+    /// The previous call ended (or broke) a stream: the next call starts a new one.
+    fresh_needed: bool,
+}
+
+/// A compression or decompression session (UADK's `handle_t` session).
+///
+/// Block, sync2 and async requests may be issued from several threads at once; a stream
+/// is one sequence of calls, serialized by the session.
+pub struct Session {
+    comp: Arc<Inner>,
+    params: ReqParams,
+    key: SchedKey,
+    stream: Mutex<StreamSlot>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+/// A refused async submission, with the buffers handed back.
+#[derive(Debug)]
+pub struct SubmitError {
+    /// Why.
+    pub error: Error,
+    /// The input, unchanged.
+    pub src: JobBuf,
+    /// The output space, unchanged.
+    pub dst: JobBuf,
+}
+
+impl std::fmt::Display for SubmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "submit failed: {}", self.error)
+    }
+}
+
+impl std::error::Error for SubmitError {}
+
+impl Session {
+    /// Algorithm, op, level and window.
+    pub fn params(&self) -> &ReqParams {
+        &self.params
+    }
+
+    /// The framework instance this session runs on.
+    pub fn comp(&self) -> Comp {
+        Comp {
+            inner: self.comp.clone(),
+        }
+    }
+
+    fn run_sync(&self, src: Src<'_>, dst: Dst<'_, '_>) -> Result<Output> {
+        if dst.is_empty() {
+            return Err(Error::InvalidParam("output buffer is empty".into()));
+        }
+        let idx = self
+            .comp
+            .sched
+            .pick(&self.key, CtxMode::Sync)
+            .ok_or_else(|| no_ctx(CtxMode::Sync, self.params.op))?;
+        let ctx = &self.comp.ctxs[idx];
+        ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
+        let mut req = Request {
+            params: self.params,
+            src,
+            dst,
+            stream: None,
+            last: true,
+        };
+        let res = ctx.lock().process(&mut req);
+        ctx.stats.record(&res);
+        res
+    }
+
+    /// Sync block request: all of `src` into `dst` as one complete stream (compress) or
+    /// from one complete stream (decompress). Returns the bytes written.
+    pub fn process(&self, src: &[u8], dst: &mut [u8]) -> Result<usize> {
+        self.run_sync(Src::Flat(src), Dst::Flat(dst))
+            .map(|o| o.produced)
+    }
+
+    /// Sync block request over scatter-gather lists (UADK's `WD_SGL_BUF`).
+    pub fn process_sgl(&self, src: &[&[u8]], dst: &mut [&mut [u8]]) -> Result<usize> {
+        self.run_sync(Src::List(src), Dst::List(dst))
+            .map(|o| o.produced)
+    }
+
+    /// Output space that always holds this session's compressed form of `n` bytes.
+    pub fn compress_bound(&self, n: usize) -> usize {
+        compress_bound_for(&self.params, n)
+    }
+
+    /// Sync block request into a new `Vec`, sized for the result.
+    pub fn process_to_vec(&self, src: &[u8]) -> Result<Vec<u8>> {
+        match self.params.op {
+            OpType::Compress => {
+                let mut out = vec![0u8; self.compress_bound(src.len())];
+                let n = self.process(src, &mut out)?;
+                out.truncate(n);
+                Ok(out)
+            }
+            OpType::Decompress if self.params.alg == Alg::Lz4 => {
+                // lz4 blocks carry no size: grow until it fits (lz4 expands at most 255x).
+                let mut cap = (src.len() * 4).max(4096);
+                loop {
+                    let mut out = vec![0u8; cap];
+                    match self.process(src, &mut out) {
+                        Ok(n) => {
+                            out.truncate(n);
+                            return Ok(out);
+                        }
+                        Err(Error::OutputTooSmall { .. }) if cap < src.len() * 256 + 64 => {
+                            cap *= 4;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+            OpType::Decompress => {
+                let mut out = Vec::new();
+                self.stream_all(src, &mut out)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// One call of a stream (UADK's `wd_do_comp_strm`): consumes some of `src`, produces
+    /// some output, and ends the stream when `last` is set and everything is flushed.
+    ///
+    /// After a stream ends (or fails), the next call starts a new one.
+    pub fn stream(&self, src: &[u8], dst: &mut [u8], last: bool) -> Result<Output> {
+        if dst.is_empty() {
+            return Err(Error::InvalidParam("output buffer is empty".into()));
+        }
+        let drv = &self.comp.driver;
+        let mut slot = self.stream.lock().unwrap_or_else(|e| e.into_inner());
+        let slot = &mut *slot;
+        match &mut slot.state {
+            None => slot.state = Some(drv.new_stream(&self.params)?),
+            Some(st) if slot.fresh_needed => drv.reset_stream(&self.params, st)?,
+            Some(_) => {}
+        }
+        slot.fresh_needed = false;
+        let idx = self
+            .comp
+            .sched
+            .pick(&self.key, CtxMode::Sync)
+            .ok_or_else(|| no_ctx(CtxMode::Sync, self.params.op))?;
+        let ctx = &self.comp.ctxs[idx];
+        ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
+        let mut req = Request {
+            params: self.params,
+            src: Src::Flat(src),
+            dst: Dst::Flat(dst),
+            stream: slot.state.as_mut(),
+            last,
+        };
+        let res = ctx.lock().process(&mut req);
+        ctx.stats.record(&res);
+        slot.fresh_needed = !matches!(res, Ok(o) if !o.end);
+        res
+    }
+
+    /// Decompress one whole stream from `src` into `out` (cleared first), growing it as needed.
+    fn stream_all(&self, src: &[u8], out: &mut Vec<u8>) -> Result<()> {
+        self.reset();
+        out.clear();
+        out.resize(src.len().saturating_mul(3).max(4096), 0);
+        let (mut i, mut len) = (0, 0);
+        loop {
+            if len == out.len() {
+                out.resize(out.len() * 2, 0);
+            }
+            let r = self.stream(&src[i..], &mut out[len..], true)?;
+            i += r.consumed;
+            len += r.produced;
+            if r.end {
+                out.truncate(len);
+                return Ok(());
+            }
+            if r.consumed == 0 && r.produced == 0 {
+                return Err(Error::TruncatedInput);
+            }
+        }
+    }
+
+    /// Abandon the current stream; the next stream call starts a new one
+    /// (UADK's `wd_comp_reset_sess`).
+    pub fn reset(&self) {
+        self.stream
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .fresh_needed = true;
+    }
+
+    /// Whole-buffer request of any size, carried through a stream in
+    /// [`SYNC2_CHUNK`]-sized pieces (UADK's `wd_do_comp_sync2`). Returns bytes written.
+    pub fn process_sync2(&self, src: &[u8], dst: &mut [u8]) -> Result<usize> {
+        if self.params.alg == Alg::Lz4 {
+            return self.process(src, dst);
+        }
+        self.reset();
+        let (mut i, mut o) = (0, 0);
+        loop {
+            if o == dst.len() {
+                return Err(Error::OutputTooSmall {
+                    capacity: dst.len(),
+                });
+            }
+            let end = (i + SYNC2_CHUNK).min(src.len());
+            let last = end == src.len();
+            let r = self.stream(&src[i..end], &mut dst[o..], last)?;
+            i += r.consumed;
+            o += r.produced;
+            if r.end {
+                return Ok(o);
+            }
+            if r.consumed == 0 && r.produced == 0 {
+                return Err(if last {
+                    Error::TruncatedInput
+                } else {
+                    Error::CorruptData("stream made no progress".into())
+                });
+            }
+        }
+    }
+
+    /// Async block request: returns at once; `callback` runs exactly once, from
+    /// [`Comp::poll`] or a poll thread, with the buffers and the result.
+    pub fn submit(
+        &self,
+        src: JobBuf,
+        dst: JobBuf,
+        callback: Callback,
+    ) -> std::result::Result<(), SubmitError> {
+        let fail = |error, src, dst| Err(SubmitError { error, src, dst });
+        if dst.is_empty() {
+            return fail(
+                Error::InvalidParam("output buffer is empty".into()),
+                src,
+                dst,
+            );
+        }
+        let Some(idx) = self.comp.sched.pick(&self.key, CtxMode::Async) else {
+            return fail(no_ctx(CtxMode::Async, self.params.op), src, dst);
+        };
+        let ctx = &self.comp.ctxs[idx];
+        let job = Job {
+            params: self.params,
+            src,
+            dst,
+            callback,
+        };
+        let r = ctx.lock().submit(job);
+        match r {
+            Ok(()) => {
+                ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+            Err((error, job)) => {
+                if error == Error::Busy {
+                    ctx.stats.busy.fetch_add(1, Ordering::Relaxed);
+                }
+                fail(error, job.src, job.dst)
+            }
+        }
+    }
+
+    /// Async block request as a `Future` of its [`drv::Completion`]. Without poll threads,
+    /// polling the future reaps completions itself.
+    pub fn submit_future(
+        &self,
+        src: Vec<u8>,
+        dst: Vec<u8>,
+    ) -> std::result::Result<CompFuture, SubmitError> {
+        let (fut, cb) = CompFuture::new(self.comp());
+        self.submit(JobBuf::Flat(src), JobBuf::Flat(dst), cb)?;
+        Ok(fut)
+    }
+}
+
+fn no_ctx(mode: CtxMode, op: OpType) -> Error {
+    Error::NoContext(format!(
+        "no {}-{} context is configured",
+        mode.name(),
+        op.name()
+    ))
+}
+
+/// Output space that always holds the compressed form of `n` bytes, whatever the level
+/// and window (see [`Session::compress_bound`] for a tighter figure).
+pub fn compress_bound(alg: Alg, n: usize) -> usize {
+    match alg {
+        Alg::Lz4 => lz4_flex::block::get_maximum_output_size(n),
+        // zlib's bound for windows under 32 KiB: stored blocks cannot span more than the
+        // window, so incompressible data is Huffman-coded at up to 9 bits a byte.
+        _ => n + (n >> 3) + (n >> 8) + (n >> 9) + 4 + 18 + 64,
+    }
+}
+
+fn compress_bound_for(p: &ReqParams, n: usize) -> usize {
+    match p.alg {
+        // With the full window (or ISA-L, at level 1), incompressible data goes into stored
+        // blocks: libdeflate's bound (5 bytes per 5000-byte block plus output padding) is
+        // the loosest of the codecs, plus the gzip wrapper and a margin.
+        a if a.is_deflate_family() && (p.window == WindowSize::W32K || p.level == Level::L1) => {
+            n + 5 * (n / 5000 + 1) + 9 + 18 + 64
+        }
+        a => compress_bound(a, n),
+    }
+}

@@ -1,0 +1,584 @@
+//! The CPU engine ("instr" driver): the embedded default, on any machine.
+//!
+//! Codecs, chosen by measurement (docs/cpu-engine.md):
+//! - level 1 deflate/zlib/gzip blocks: ISA-L (igzip), whose level 1 is the fastest deflate;
+//! - levels 2..15 with the 32 KiB window: libdeflate, the best ratio per cycle;
+//! - smaller windows at levels 2..15, and every stream: zlib-rs (through flate2), which
+//!   honours window bits 9..15 and zlib's streaming semantics;
+//! - block decompression: libdeflate (fastest whole-buffer inflate);
+//! - lz4: lz4_flex, the LZ4 block format.
+//!
+//! All codec state lives in the context and is reused: no heap allocation per request once
+//! a context has seen each kind of request once.
+
+pub mod isal;
+
+use super::{CtxSpec, Driver, DriverCtx, Dst, Job, Notify, ReqKind, Request, Src, StreamState};
+use crate::comp::{Alg, OpType, Output, ReqParams, WindowSize};
+use crate::error::{Error, Result};
+use crate::wd::{CtxMode, TaskType};
+use crossbeam_channel::{Receiver, Sender, TrySendError};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use isal::{IsalDeflate, IsalError, Wrapper};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// Name under which the CPU engine registers.
+pub const DRIVER_NAME: &str = "cpu";
+
+/// Queue depth of an async CPU context, as a hardware queue's.
+pub const ASYNC_DEPTH: usize = 1024;
+
+/// The CPU engine's driver.
+#[derive(Debug, Default)]
+pub struct CpuDriver;
+
+impl CpuDriver {
+    /// The driver.
+    pub fn new() -> CpuDriver {
+        CpuDriver
+    }
+}
+
+const CPU_ALGS: [Alg; 4] = [Alg::Deflate, Alg::Zlib, Alg::Gzip, Alg::Lz4];
+
+impl Driver for CpuDriver {
+    fn name(&self) -> &'static str {
+        DRIVER_NAME
+    }
+    fn priority(&self) -> i32 {
+        10
+    }
+    fn task_type(&self) -> TaskType {
+        TaskType::Instr
+    }
+    fn algs(&self) -> &[Alg] {
+        &CPU_ALGS
+    }
+    fn available(&self) -> bool {
+        true
+    }
+
+    fn check(&self, params: &ReqParams, kind: ReqKind) -> Result<()> {
+        if !CPU_ALGS.contains(&params.alg) {
+            return Err(Error::Unsupported {
+                driver: DRIVER_NAME,
+                what: format!("{} (a hardware intermediate format)", params.alg.name()),
+            });
+        }
+        if params.alg == Alg::Lz4 && kind == ReqKind::Stream {
+            return Err(Error::Unsupported {
+                driver: DRIVER_NAME,
+                what: "lz4 in stream mode (lz4 is block mode only, as in UADK)".into(),
+            });
+        }
+        Ok(())
+    }
+
+    fn alloc_ctx(&self, spec: CtxSpec, notify: Arc<Notify>) -> Result<Box<dyn DriverCtx>> {
+        Ok(match spec.mode {
+            CtxMode::Sync => Box::new(CpuSyncCtx {
+                engine: Engine::default(),
+            }),
+            CtxMode::Async => Box::new(CpuAsyncCtx::spawn(spec, notify)?),
+        })
+    }
+
+    fn new_stream(&self, params: &ReqParams) -> Result<StreamState> {
+        self.check(params, ReqKind::Stream)?;
+        Ok(StreamState(Box::new(CpuStream::new(params))))
+    }
+
+    fn reset_stream(&self, params: &ReqParams, state: &mut StreamState) -> Result<()> {
+        match state.0.downcast_mut::<CpuStream>() {
+            Some(s) => s.reset(),
+            None => *state = self.new_stream(params)?,
+        }
+        Ok(())
+    }
+}
+
+/// A sync context: requests run inline on the caller's thread.
+struct CpuSyncCtx {
+    engine: Engine,
+}
+
+impl DriverCtx for CpuSyncCtx {
+    fn process(&mut self, req: &mut Request<'_, '_>) -> Result<Output> {
+        self.engine.run(req)
+    }
+    fn submit(&mut self, job: Job) -> std::result::Result<(), (Error, Job)> {
+        Err((
+            Error::InvalidParam("async request on a sync context".into()),
+            job,
+        ))
+    }
+    fn reap(&mut self) -> Option<(Job, Result<Output>)> {
+        None
+    }
+    fn pending(&self) -> usize {
+        0
+    }
+}
+
+/// An async context: a worker thread plays the device, taking jobs from a bounded queue.
+struct CpuAsyncCtx {
+    jobs: Option<Sender<Job>>,
+    done: Receiver<(Job, Result<Output>)>,
+    worker: Option<JoinHandle<()>>,
+    pending: usize,
+}
+
+impl CpuAsyncCtx {
+    fn spawn(spec: CtxSpec, notify: Arc<Notify>) -> Result<CpuAsyncCtx> {
+        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<Job>(ASYNC_DEPTH);
+        let (done_tx, done_rx) = crossbeam_channel::bounded(ASYNC_DEPTH);
+        let worker = std::thread::Builder::new()
+            .name(format!("uadk-cpu-{}-{}", spec.op.name(), spec.node))
+            .spawn(move || {
+                let mut engine = Engine::default();
+                for mut job in jobs_rx {
+                    let res = job.run_with(|req| engine.run(req));
+                    if done_tx.send((job, res)).is_err() {
+                        break;
+                    }
+                    notify.signal();
+                }
+            })
+            .map_err(|e| Error::Io(format!("spawning a CPU worker: {e}")))?;
+        Ok(CpuAsyncCtx {
+            jobs: Some(jobs_tx),
+            done: done_rx,
+            worker: Some(worker),
+            pending: 0,
+        })
+    }
+}
+
+impl DriverCtx for CpuAsyncCtx {
+    fn process(&mut self, req: &mut Request<'_, '_>) -> Result<Output> {
+        // A sync request on an async queue still gets an answer: run it here.
+        Engine::default().run(req)
+    }
+
+    fn submit(&mut self, job: Job) -> std::result::Result<(), (Error, Job)> {
+        let Some(tx) = &self.jobs else {
+            return Err((Error::NotInitialized, job));
+        };
+        match tx.try_send(job) {
+            Ok(()) => {
+                self.pending += 1;
+                Ok(())
+            }
+            Err(TrySendError::Full(job)) => Err((Error::Busy, job)),
+            Err(TrySendError::Disconnected(job)) => {
+                Err((Error::Io("CPU worker has stopped".into()), job))
+            }
+        }
+    }
+
+    fn reap(&mut self) -> Option<(Job, Result<Output>)> {
+        let r = self.done.try_recv().ok()?;
+        self.pending -= 1;
+        Some(r)
+    }
+
+    fn pending(&self) -> usize {
+        self.pending
+    }
+}
+
+impl Drop for CpuAsyncCtx {
+    fn drop(&mut self) {
+        // Closing the queue lets the worker finish what it holds, then exit.
+        self.jobs = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+        // Whatever the framework did not reap completes here, so no callback is lost.
+        while let Ok((job, res)) = self.done.try_recv() {
+            job.complete(res);
+        }
+    }
+}
+
+/// Codec state of one context, reused across requests.
+#[derive(Default)]
+pub(crate) struct Engine {
+    codecs: Codecs,
+    scratch_in: Vec<u8>,
+    scratch_out: Vec<u8>,
+}
+
+#[derive(Default)]
+struct Codecs {
+    isal: Option<IsalDeflate>,
+    ld_comp: [Option<libdeflater::Compressor>; 13],
+    ld_decomp: Option<libdeflater::Decompressor>,
+    zlib: Option<(ReqParams, Compress)>,
+}
+
+impl Engine {
+    /// Run one request: a block request, or one call of a stream.
+    pub(crate) fn run(&mut self, req: &mut Request<'_, '_>) -> Result<Output> {
+        if let Some(state) = req.stream.as_deref_mut() {
+            let st = state
+                .0
+                .downcast_mut::<CpuStream>()
+                .ok_or_else(|| Error::InvalidParam("stream state of another driver".into()))?;
+            let (Src::Flat(input), Dst::Flat(out)) = (&req.src, &mut req.dst) else {
+                return Err(Error::InvalidParam(
+                    "stream mode takes flat buffers only".into(),
+                ));
+            };
+            return st.run(input, out, req.last);
+        }
+        let input = req.src.contiguous(&mut self.scratch_in);
+        let (produced, consumed) = match &mut req.dst {
+            Dst::Flat(out) => self.codecs.block(&req.params, input, out)?,
+            dst => {
+                let cap = dst.len();
+                if self.scratch_out.len() < cap {
+                    self.scratch_out.resize(cap, 0);
+                }
+                let r = self
+                    .codecs
+                    .block(&req.params, input, &mut self.scratch_out[..cap])?;
+                dst.scatter(&self.scratch_out[..r.0]);
+                r
+            }
+        };
+        Ok(Output {
+            consumed,
+            produced,
+            end: true,
+        })
+    }
+}
+
+fn isal_err(e: IsalError, capacity: usize) -> Error {
+    match e {
+        IsalError::OutputTooSmall => Error::OutputTooSmall { capacity },
+        IsalError::InvalidData(c) => Error::CorruptData(format!("ISA-L status {c}")),
+        IsalError::BadChecksum => Error::ChecksumMismatch,
+        IsalError::Truncated => Error::TruncatedInput,
+        IsalError::Param(c) => Error::InvalidParam(format!("ISA-L rejected parameters ({c})")),
+    }
+}
+
+fn wrapper(alg: Alg) -> Wrapper {
+    match alg {
+        Alg::Zlib => Wrapper::Zlib,
+        Alg::Gzip => Wrapper::Gzip,
+        _ => Wrapper::Raw,
+    }
+}
+
+impl Codecs {
+    /// One whole-buffer request; returns (produced, consumed).
+    fn block(&mut self, p: &ReqParams, input: &[u8], out: &mut [u8]) -> Result<(usize, usize)> {
+        let cap = out.len();
+        let too_small = |_| Error::OutputTooSmall { capacity: cap };
+        match (p.op, p.alg) {
+            (OpType::Compress, Alg::Lz4) => lz4_flex::block::compress_into(input, out)
+                .map(|n| (n, input.len()))
+                .map_err(too_small),
+            (OpType::Decompress, Alg::Lz4) => match lz4_flex::block::decompress_into(input, out) {
+                Ok(n) => Ok((n, input.len())),
+                Err(lz4_flex::block::DecompressError::OutputTooSmall { .. }) => {
+                    Err(Error::OutputTooSmall { capacity: cap })
+                }
+                Err(e) => Err(Error::CorruptData(format!("lz4: {e}"))),
+            },
+            (OpType::Compress, alg) if alg.is_deflate_family() => {
+                let n = self.deflate(p, input, out)?;
+                Ok((n, input.len()))
+            }
+            (OpType::Decompress, alg) if alg.is_deflate_family() => {
+                if input.is_empty() {
+                    return Err(Error::TruncatedInput);
+                }
+                let d = self
+                    .ld_decomp
+                    .get_or_insert_with(libdeflater::Decompressor::new);
+                let r = match alg {
+                    Alg::Deflate => d.deflate_decompress(input, out),
+                    Alg::Zlib => d.zlib_decompress(input, out),
+                    _ => d.gzip_decompress(input, out),
+                };
+                match r {
+                    Ok(n) => Ok((n, input.len())),
+                    Err(libdeflater::DecompressionError::InsufficientSpace) => {
+                        Err(Error::OutputTooSmall { capacity: cap })
+                    }
+                    Err(libdeflater::DecompressionError::BadData) => Err(Error::CorruptData(
+                        format!("not a valid {} stream", alg.name()),
+                    )),
+                }
+            }
+            (_, alg) => Err(Error::Unsupported {
+                driver: DRIVER_NAME,
+                what: alg.name().to_string(),
+            }),
+        }
+    }
+
+    fn deflate(&mut self, p: &ReqParams, input: &[u8], out: &mut [u8]) -> Result<usize> {
+        let cap = out.len();
+        let level = p.level.get();
+        if level == 1 {
+            let isal = self.isal.get_or_insert_with(|| IsalDeflate::new(1));
+            return isal
+                .compress(input, out, wrapper(p.alg), p.window.bits() as u32)
+                .map_err(|e| isal_err(e, cap));
+        }
+        if p.window == WindowSize::W32K {
+            let lvl = level.min(12) as usize;
+            let c = self.ld_comp[lvl].get_or_insert_with(|| {
+                let l = libdeflater::CompressionLvl::new(lvl as i32)
+                    .unwrap_or_else(|_| libdeflater::CompressionLvl::default());
+                libdeflater::Compressor::new(l)
+            });
+            let r = match p.alg {
+                Alg::Deflate => c.deflate_compress(input, out),
+                Alg::Zlib => c.zlib_compress(input, out),
+                _ => c.gzip_compress(input, out),
+            };
+            return r.map_err(|_| Error::OutputTooSmall { capacity: cap });
+        }
+        // Smaller windows: zlib-rs honours window bits; keep one compressor per parameter set.
+        let c = match &mut self.zlib {
+            Some((key, c)) if key == p => {
+                c.reset();
+                c
+            }
+            slot => &mut slot.insert((*p, new_compress(p))).1,
+        };
+        match c.compress(input, out, FlushCompress::Finish) {
+            Ok(Status::StreamEnd) => Ok(c.total_out() as usize),
+            Ok(_) => Err(Error::OutputTooSmall { capacity: cap }),
+            Err(e) => Err(Error::InvalidParam(format!("zlib: {e}"))),
+        }
+    }
+}
+
+fn zlib_level(p: &ReqParams) -> Compression {
+    Compression::new(p.level.get().min(9))
+}
+
+fn new_compress(p: &ReqParams) -> Compress {
+    let bits = p.window.bits();
+    match p.alg {
+        Alg::Gzip => Compress::new_gzip(zlib_level(p), bits),
+        alg => Compress::new_with_window_bits(zlib_level(p), alg == Alg::Zlib, bits),
+    }
+}
+
+fn new_decompress(alg: Alg) -> Decompress {
+    match alg {
+        Alg::Gzip => Decompress::new_gzip(15),
+        alg => Decompress::new_with_window_bits(alg == Alg::Zlib, 15),
+    }
+}
+
+/// Stream state of the CPU engine: ISA-L for level 1 compression, zlib-rs otherwise.
+pub(crate) enum CpuStream {
+    /// ISA-L's stateful deflate; the level-1 stream path (zlib-rs's level 1 uses static
+    /// Huffman codes that expand incompressible data by up to 1/8).
+    Isal(Box<IsalDeflate>, Wrapper, u32),
+    Comp(Compress),
+    Decomp(Alg, Decompress),
+}
+
+impl CpuStream {
+    fn new(p: &ReqParams) -> CpuStream {
+        match p.op {
+            OpType::Compress if p.level.get() == 1 => {
+                let (w, bits) = (wrapper(p.alg), p.window.bits() as u32);
+                let mut isal = Box::new(IsalDeflate::new(1));
+                // Parameters come from validated types: only a bug could make this fail,
+                // and then the first call reports it.
+                let _ = isal.stream_reset(w, bits);
+                CpuStream::Isal(isal, w, bits)
+            }
+            OpType::Compress => CpuStream::Comp(new_compress(p)),
+            OpType::Decompress => CpuStream::Decomp(p.alg, new_decompress(p.alg)),
+        }
+    }
+
+    /// Start a new stream, reusing the codec state where the codec allows it.
+    pub(crate) fn reset(&mut self) {
+        match self {
+            CpuStream::Isal(c, w, bits) => {
+                let _ = c.stream_reset(*w, *bits);
+            }
+            CpuStream::Comp(c) => c.reset(),
+            CpuStream::Decomp(Alg::Gzip, d) => *d = new_decompress(Alg::Gzip),
+            CpuStream::Decomp(alg, d) => d.reset(*alg == Alg::Zlib),
+        }
+    }
+
+    fn run(&mut self, input: &[u8], out: &mut [u8], last: bool) -> Result<Output> {
+        match self {
+            CpuStream::Isal(c, ..) => {
+                let (consumed, produced, end) = c
+                    .stream(input, out, last)
+                    .map_err(|e| isal_err(e, out.len()))?;
+                Ok(Output {
+                    consumed,
+                    produced,
+                    end,
+                })
+            }
+            CpuStream::Comp(c) => {
+                let (i0, o0) = (c.total_in(), c.total_out());
+                let flush = if last {
+                    FlushCompress::Finish
+                } else {
+                    FlushCompress::None
+                };
+                let st = c
+                    .compress(input, out, flush)
+                    .map_err(|e| Error::InvalidParam(format!("zlib: {e}")))?;
+                Ok(Output {
+                    consumed: (c.total_in() - i0) as usize,
+                    produced: (c.total_out() - o0) as usize,
+                    end: st == Status::StreamEnd,
+                })
+            }
+            CpuStream::Decomp(_, d) => {
+                let (i0, o0) = (d.total_in(), d.total_out());
+                let st = d
+                    .decompress(input, out, FlushDecompress::None)
+                    .map_err(|e| inflate_err(e.message()))?;
+                let o = Output {
+                    consumed: (d.total_in() - i0) as usize,
+                    produced: (d.total_out() - o0) as usize,
+                    end: st == Status::StreamEnd,
+                };
+                if last && !o.end && o.consumed == input.len() && o.produced < out.len() {
+                    return Err(Error::TruncatedInput);
+                }
+                Ok(o)
+            }
+        }
+    }
+}
+
+fn inflate_err(msg: Option<&str>) -> Error {
+    match msg {
+        Some(m) if m.contains("data check") || m.contains("length check") => {
+            Error::ChecksumMismatch
+        }
+        Some(m) if m.contains("dictionary") => {
+            Error::CorruptData("stream needs a preset dictionary".into())
+        }
+        Some(m) => Error::CorruptData(m.to_string()),
+        None => Error::CorruptData("invalid deflate data".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::comp::Level;
+
+    fn params(alg: Alg, op: OpType, level: u32, window: WindowSize) -> ReqParams {
+        ReqParams {
+            alg,
+            op,
+            level: Level::new(level).unwrap(),
+            window,
+        }
+    }
+
+    fn block(e: &mut Engine, p: ReqParams, input: &[u8], cap: usize) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; cap];
+        let mut req = Request {
+            params: p,
+            src: Src::Flat(input),
+            dst: Dst::Flat(&mut out),
+            stream: None,
+            last: true,
+        };
+        let o = e.run(&mut req)?;
+        out.truncate(o.produced);
+        Ok(out)
+    }
+
+    #[test]
+    fn block_round_trip_every_codec_path() {
+        let data: Vec<u8> = (0..100_000u32)
+            .map(|i| ((i % 251) ^ (i / 7)) as u8)
+            .collect();
+        let mut e = Engine::default();
+        for alg in CPU_ALGS {
+            for level in [1, 2, 6, 12, 15] {
+                for w in [WindowSize::W4K, WindowSize::W24K, WindowSize::W32K] {
+                    let c = block(
+                        &mut e,
+                        params(alg, OpType::Compress, level, w),
+                        &data,
+                        200_000,
+                    )
+                    .unwrap();
+                    let d = block(
+                        &mut e,
+                        params(alg, OpType::Decompress, 1, w),
+                        &c,
+                        data.len(),
+                    )
+                    .unwrap();
+                    assert_eq!(d, data, "{alg} L{level} {w:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn output_too_small_is_an_error() {
+        let data = vec![7u8; 10_000];
+        let mut e = Engine::default();
+        for alg in CPU_ALGS {
+            let c = block(
+                &mut e,
+                params(alg, OpType::Compress, 6, WindowSize::W32K),
+                &data,
+                100_000,
+            )
+            .unwrap();
+            let err = block(
+                &mut e,
+                params(alg, OpType::Decompress, 1, WindowSize::W32K),
+                &c,
+                100,
+            );
+            assert!(
+                matches!(err, Err(Error::OutputTooSmall { .. })),
+                "{alg}: {err:?}"
+            );
+            for l in [1, 6] {
+                let err = block(
+                    &mut e,
+                    params(alg, OpType::Compress, l, WindowSize::W8K),
+                    &data,
+                    3,
+                );
+                assert!(matches!(err, Err(Error::OutputTooSmall { .. })), "{alg}");
+            }
+        }
+    }
+
+    #[test]
+    fn cpu_rejects_hardware_formats_and_lz4_streams() {
+        let d = CpuDriver::new();
+        let p = params(Alg::Lz77Zstd, OpType::Compress, 1, WindowSize::W32K);
+        assert!(matches!(
+            d.check(&p, ReqKind::Block),
+            Err(Error::Unsupported { .. })
+        ));
+        let p = params(Alg::Lz4, OpType::Compress, 1, WindowSize::W32K);
+        assert!(d.check(&p, ReqKind::Block).is_ok());
+        assert!(d.new_stream(&p).is_err());
+    }
+}

@@ -1,0 +1,117 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+use uadk::{Alg, Comp, CompConfig, CtxMode, Level, OpType, Session, SessionSetup, WindowSize};
+
+/// One framework instance per test binary, with sync and async contexts.
+pub fn comp() -> &'static Comp {
+    static C: OnceLock<Comp> = OnceLock::new();
+    C.get_or_init(|| {
+        Comp::new(
+            CompConfig::new()
+                .ctxs(CtxMode::Sync, OpType::Compress, 2)
+                .ctxs(CtxMode::Sync, OpType::Decompress, 2)
+                .ctxs(CtxMode::Async, OpType::Compress, 2)
+                .ctxs(CtxMode::Async, OpType::Decompress, 2),
+        )
+        .expect("init")
+    })
+}
+
+pub fn sess(alg: Alg, op: OpType, level: u32, window: WindowSize) -> Session {
+    comp()
+        .session(
+            &SessionSetup::new(alg, op)
+                .level(Level::new(level).unwrap())
+                .window(window),
+        )
+        .expect("session")
+}
+
+/// Deterministic xorshift bytes.
+pub fn random_bytes(n: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// Text-like data with repeats near and far.
+pub fn text_bytes(n: usize, seed: u64) -> Vec<u8> {
+    const WORDS: &[&str] = &[
+        "the",
+        "quick",
+        "brown",
+        "fox",
+        "jumps",
+        "over",
+        "lazy",
+        "dog",
+        "compression",
+        "accelerator",
+        "queue",
+        "context",
+        "session",
+        "stream",
+        "window",
+        "level",
+        "\n",
+    ];
+    let r = random_bytes(n / 2 + 16, seed);
+    let mut out = Vec::with_capacity(n + 16);
+    let mut i = 0;
+    while out.len() < n {
+        out.extend_from_slice(WORDS[r[i % r.len()] as usize % WORDS.len()].as_bytes());
+        out.push(b' ');
+        i += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+/// Data shapes every test runs over.
+pub fn shapes(big: usize) -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("empty", Vec::new()),
+        ("one", vec![42]),
+        ("zeros", vec![0; 70_000]),
+        ("text", text_bytes(100_000, 1)),
+        ("random", random_bytes(50_000, 2)),
+        ("big-text", text_bytes(big, 3)),
+    ]
+}
+
+/// Compress through stream mode with the given input and output chunk sizes.
+pub fn stream_all(
+    s: &Session,
+    data: &[u8],
+    in_chunk: usize,
+    out_chunk: usize,
+) -> uadk::Result<Vec<u8>> {
+    s.reset();
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; out_chunk];
+    let mut i = 0;
+    loop {
+        let end = (i + in_chunk).min(data.len());
+        let last = end == data.len();
+        let r = s.stream(&data[i..end], &mut buf, last)?;
+        out.extend_from_slice(&buf[..r.produced]);
+        i += r.consumed;
+        if r.end {
+            return Ok(out);
+        }
+        if r.consumed == 0 && r.produced == 0 && last {
+            return Err(uadk::Error::TruncatedInput);
+        }
+    }
+}
+
+pub const DEFLATE_ALGS: [Alg; 3] = [Alg::Deflate, Alg::Zlib, Alg::Gzip];
+pub const CPU_ALGS: [Alg; 4] = [Alg::Deflate, Alg::Zlib, Alg::Gzip, Alg::Lz4];
