@@ -558,8 +558,9 @@ impl Bench {
                     Err(RecvTimeoutError::Timeout) => {}
                     Err(RecvTimeoutError::Disconnected) => break,
                 }
-            } else if self.comp.poll(0)? == 0 {
-                std::thread::yield_now();
+            } else {
+                // Sleep until a completion is announced rather than spin on the poll.
+                self.comp.poll_wait(0, Duration::from_millis(1))?;
             }
         }
         let end = Instant::now();

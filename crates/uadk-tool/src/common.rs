@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::time::Duration;
-use uadk::{Alg, TaskType, WindowSize};
+use uadk::{Alg, WindowSize};
 
 /// A failure to report on stderr; the process then exits non-zero.
 #[derive(Debug)]
@@ -111,15 +111,6 @@ pub fn parse_size(s: &str) -> std::result::Result<usize, String> {
         .map_err(|_| format!("'{s}' is not a size (e.g. 4096, 64K, 1M)"))?;
     n.checked_mul(mul)
         .ok_or_else(|| format!("size '{s}' is too large"))
-}
-
-/// Short name of a task type.
-pub fn task_type_name(t: TaskType) -> &'static str {
-    match t {
-        TaskType::Mix => "mix",
-        TaskType::Hw => "hw",
-        TaskType::Instr => "instr",
-    }
 }
 
 /// User plus system CPU time of the whole process (all threads) so far.

@@ -1,11 +1,8 @@
 //! `dfx`: versions, build information and per-context counters.
 
-use crate::common::{task_type_name, Result};
+use crate::common::Result;
 use std::process::ExitCode;
 use uadk::Comp;
-
-/// The UADK release whose compression API this implementation follows.
-pub const UADK_COMPAT: &str = "2.10";
 
 /// Options of `dfx`.
 #[derive(clap::Args, Debug)]
@@ -31,10 +28,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
 }
 
 fn print_version() {
-    // The tool is versioned with its workspace, so the library shares this version.
-    let version = env!("CARGO_PKG_VERSION");
-    println!("uadk_tool {version}");
-    println!("uadk library {version} (Rust), UADK {UADK_COMPAT} compatible (wd_comp API)");
+    println!("uadk_tool {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "uadk library {} (Rust), UADK {} compatible (wd_comp API)",
+        uadk::VERSION,
+        uadk::UADK_API_VERSION
+    );
     println!(
         "build: {}, {} profile (opt-level {}), {}",
         env!("UADK_TOOL_TARGET"),
@@ -44,7 +43,7 @@ fn print_version() {
     );
     let drivers: Vec<String> = uadk::drv::registry()
         .iter()
-        .map(|d| format!("{} ({})", d.name(), task_type_name(d.task_type())))
+        .map(|d| format!("{} ({})", d.name(), d.task_type().name()))
         .collect();
     println!("drivers: {}", drivers.join(", "));
 }

@@ -1,6 +1,6 @@
 //! `list`: the drivers this build knows, and the engine the environment configures.
 
-use crate::common::{task_type_name, AlgArg, Result};
+use crate::common::{AlgArg, Result};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use uadk::{Comp, CompConfig};
@@ -26,7 +26,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             "  {:<10} {:>8}  {:<6} {:<9}  {}",
             d.name(),
             d.priority(),
-            task_type_name(d.task_type()),
+            d.task_type().name(),
             if d.available() { "yes" } else { "no" },
             algs.join(" ")
         );
@@ -42,7 +42,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     println!("Engine from the environment:");
     println!("  driver:       {}", comp.driver_name());
     println!("  policy:       {}", comp.sched_name());
-    println!("  task type:    {}", task_type_name(config.task_type));
+    println!("  task type:    {}", config.task_type.name());
     let polls: Vec<String> = config
         .poll_threads
         .iter()

@@ -31,7 +31,13 @@ pub use comp::{
     compress_bound, Alg, Comp, CompConfig, CompFuture, CtxInfo, Level, OpType, Output, Session,
     SessionSetup, SubmitError, WindowSize,
 };
-pub use drv::{Completion, JobBuf};
+pub use drv::{Callback, Completion, JobBuf};
+
+/// Version of this library.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The UADK release whose compression API this library implements.
+pub const UADK_API_VERSION: &str = "2.10";
 pub use error::{Error, Result};
 pub use wd::{CtxMode, SchedPolicy, TaskType};
 

@@ -210,3 +210,32 @@ fn futures_resolve_with_and_without_poll_threads() {
         assert_eq!(results.lock().unwrap().len(), 50);
     }
 }
+
+#[test]
+fn poll_wait_sleeps_until_completions_arrive() {
+    let comp = small_comp(0);
+    let c = comp
+        .session(&SessionSetup::new(Alg::Zlib, OpType::Compress))
+        .unwrap();
+    let done = Arc::new(AtomicUsize::new(0));
+    for i in 0..200 {
+        let d = done.clone();
+        c.submit(
+            JobBuf::Flat(text_bytes(30_000, i)),
+            JobBuf::Flat(vec![0u8; 40_000]),
+            Box::new(move |c| {
+                c.result.unwrap();
+                d.fetch_add(1, Ordering::SeqCst);
+            }),
+        )
+        .unwrap();
+    }
+    let mut reaped = 0;
+    while reaped < 200 {
+        reaped += comp
+            .poll_wait(0, std::time::Duration::from_millis(100))
+            .unwrap();
+    }
+    assert_eq!(done.load(Ordering::SeqCst), 200);
+    assert_eq!(comp.pending(), 0);
+}

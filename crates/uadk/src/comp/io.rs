@@ -145,6 +145,11 @@ impl<R: Read> Decoder<R> {
     pub fn remaining(&self) -> &[u8] {
         &self.buf[self.pos..self.len]
     }
+
+    /// The session and the reader, for the next stream (see [`Decoder::remaining`]).
+    pub fn into_inner(self) -> (Session, R) {
+        (self.sess, self.inner)
+    }
 }
 
 impl<R: Read> Read for Decoder<R> {
@@ -169,8 +174,14 @@ impl<R: Read> Read for Decoder<R> {
             if r.produced > 0 {
                 return Ok(r.produced);
             }
-            if r.consumed == 0 && self.eof {
-                return Err(Error::TruncatedInput.into());
+            if r.consumed == 0 {
+                if self.eof {
+                    return Err(Error::TruncatedInput.into());
+                }
+                if self.pos < self.len {
+                    // Input and room were offered and nothing moved: never spin on it.
+                    return Err(Error::CorruptData("decompressor made no progress".into()).into());
+                }
             }
         }
     }

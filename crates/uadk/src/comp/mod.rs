@@ -344,6 +344,18 @@ impl Comp {
         Ok(self.inner.poll_some(None, expected))
     }
 
+    /// Like [`Comp::poll`], but when nothing is ready, sleep until a completion is announced
+    /// or `timeout` passes, instead of spinning.
+    pub fn poll_wait(&self, expected: u32, timeout: Duration) -> Result<u32> {
+        let seen = self.inner.notify.seq();
+        let n = self.inner.poll_some(None, expected);
+        if n > 0 || self.inner.async_ctxs.is_empty() {
+            return Ok(n);
+        }
+        self.inner.notify.wait(seen, timeout);
+        Ok(self.inner.poll_some(None, expected))
+    }
+
     /// Reap completions of one context (UADK's `wd_comp_poll_ctx`).
     pub fn poll_ctx(&self, idx: usize, expected: u32) -> Result<u32> {
         let ctx = self

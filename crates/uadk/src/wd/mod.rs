@@ -21,6 +21,15 @@ pub enum TaskType {
 }
 
 impl TaskType {
+    /// Name as `uadk_tool list` shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskType::Mix => "mix",
+            TaskType::Hw => "hw",
+            TaskType::Instr => "instr",
+        }
+    }
+
     /// From UADK's enum value.
     pub fn from_u32(v: u32) -> Result<TaskType> {
         match v {

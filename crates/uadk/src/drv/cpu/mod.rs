@@ -80,7 +80,7 @@ impl Driver for CpuDriver {
             CtxMode::Sync => Box::new(CpuSyncCtx {
                 engine: Engine::default(),
             }),
-            CtxMode::Async => Box::new(CpuAsyncCtx::spawn(spec, notify)?),
+            CtxMode::Async => Box::new(CpuAsyncCtx::new(spec, notify)),
         })
     }
 
@@ -122,36 +122,55 @@ impl DriverCtx for CpuSyncCtx {
 }
 
 /// An async context: a worker thread plays the device, taking jobs from a bounded queue.
+/// The thread starts with the first submission, so unused async contexts cost nothing.
 struct CpuAsyncCtx {
+    spec: CtxSpec,
+    notify: Arc<Notify>,
     jobs: Option<Sender<Job>>,
-    done: Receiver<(Job, Result<Output>)>,
+    done: Option<Receiver<(Job, Result<Output>)>>,
     worker: Option<JoinHandle<()>>,
     pending: usize,
 }
 
 impl CpuAsyncCtx {
-    fn spawn(spec: CtxSpec, notify: Arc<Notify>) -> Result<CpuAsyncCtx> {
-        let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<Job>(ASYNC_DEPTH);
-        let (done_tx, done_rx) = crossbeam_channel::bounded(ASYNC_DEPTH);
-        let worker = std::thread::Builder::new()
-            .name(format!("uadk-cpu-{}-{}", spec.op.name(), spec.node))
-            .spawn(move || {
-                let mut engine = Engine::default();
-                for mut job in jobs_rx {
-                    let res = job.run_with(|req| engine.run(req));
-                    if done_tx.send((job, res)).is_err() {
-                        break;
-                    }
-                    notify.signal();
-                }
-            })
-            .map_err(|e| Error::Io(format!("spawning a CPU worker: {e}")))?;
-        Ok(CpuAsyncCtx {
-            jobs: Some(jobs_tx),
-            done: done_rx,
-            worker: Some(worker),
+    fn new(spec: CtxSpec, notify: Arc<Notify>) -> CpuAsyncCtx {
+        CpuAsyncCtx {
+            spec,
+            notify,
+            jobs: None,
+            done: None,
+            worker: None,
             pending: 0,
-        })
+        }
+    }
+
+    fn start(&mut self) -> Result<&Sender<Job>> {
+        if self.jobs.is_none() {
+            let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<Job>(ASYNC_DEPTH);
+            let (done_tx, done_rx) = crossbeam_channel::bounded(ASYNC_DEPTH);
+            let notify = self.notify.clone();
+            let worker = std::thread::Builder::new()
+                .name(format!(
+                    "uadk-cpu-{}-{}",
+                    self.spec.op.name(),
+                    self.spec.node
+                ))
+                .spawn(move || {
+                    let mut engine = Engine::default();
+                    for mut job in jobs_rx {
+                        let res = job.run_with(|req| engine.run(req));
+                        if done_tx.send((job, res)).is_err() {
+                            break;
+                        }
+                        notify.signal();
+                    }
+                })
+                .map_err(|e| Error::Io(format!("spawning a CPU worker: {e}")))?;
+            self.jobs = Some(jobs_tx);
+            self.done = Some(done_rx);
+            self.worker = Some(worker);
+        }
+        Ok(self.jobs.as_ref().expect("started above"))
     }
 }
 
@@ -162,8 +181,9 @@ impl DriverCtx for CpuAsyncCtx {
     }
 
     fn submit(&mut self, job: Job) -> std::result::Result<(), (Error, Job)> {
-        let Some(tx) = &self.jobs else {
-            return Err((Error::NotInitialized, job));
+        let tx = match self.start() {
+            Ok(tx) => tx,
+            Err(e) => return Err((e, job)),
         };
         match tx.try_send(job) {
             Ok(()) => {
@@ -178,7 +198,7 @@ impl DriverCtx for CpuAsyncCtx {
     }
 
     fn reap(&mut self) -> Option<(Job, Result<Output>)> {
-        let r = self.done.try_recv().ok()?;
+        let r = self.done.as_ref()?.try_recv().ok()?;
         self.pending -= 1;
         Some(r)
     }
@@ -196,8 +216,10 @@ impl Drop for CpuAsyncCtx {
             let _ = w.join();
         }
         // Whatever the framework did not reap completes here, so no callback is lost.
-        while let Ok((job, res)) = self.done.try_recv() {
-            job.complete(res);
+        if let Some(done) = &self.done {
+            while let Ok((job, res)) = done.try_recv() {
+                job.complete(res);
+            }
         }
     }
 }
