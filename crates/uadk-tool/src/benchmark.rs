@@ -707,6 +707,8 @@ fn flat(b: JobBuf) -> Vec<u8> {
     match b {
         JobBuf::Flat(v) => v,
         JobBuf::List(l) => l.concat(),
+        // The tool only submits owned buffers.
+        JobBuf::Raw(_) => Vec::new(),
     }
 }
 

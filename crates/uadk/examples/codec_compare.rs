@@ -35,7 +35,12 @@ fn compress(
     kept
 }
 
-fn inflate(name: &str, packed: &[Vec<u8>], orig: &[&[u8]], mut f: impl FnMut(&[u8], &mut [u8]) -> usize) {
+fn inflate(
+    name: &str,
+    packed: &[Vec<u8>],
+    orig: &[&[u8]],
+    mut f: impl FnMut(&[u8], &mut [u8]) -> usize,
+) {
     let total: usize = orig.iter().map(|b| b.len()).sum();
     let mut out = vec![0u8; orig.iter().map(|b| b.len()).max().unwrap_or(0) + 64];
     let mut best = f64::MAX;
@@ -85,14 +90,17 @@ fn main() {
             lz4_flex::block::compress_into(i, o).unwrap()
         });
         let mut d = libdeflater::Decompressor::new();
-        inflate("libdeflate inflate", &z, &blocks, |i, o| d.gzip_decompress(i, o).unwrap());
+        inflate("libdeflate inflate", &z, &blocks, |i, o| {
+            d.gzip_decompress(i, o).unwrap()
+        });
         let mut di = IsalInflate::new();
         inflate("ISA-L inflate", &z, &blocks, |i, o| {
             di.decompress(i, o, Wrapper::Gzip).unwrap().1
         });
         inflate("zlib-rs inflate", &z, &blocks, |i, o| {
             let mut dz = flate2::Decompress::new_gzip(15);
-            dz.decompress(i, o, flate2::FlushDecompress::Finish).unwrap();
+            dz.decompress(i, o, flate2::FlushDecompress::Finish)
+                .unwrap();
             dz.total_out() as usize
         });
     }

@@ -28,10 +28,10 @@ pub mod wd;
 
 pub use comp::io::{Decoder, Encoder};
 pub use comp::{
-    compress_bound, Alg, Comp, CompConfig, CompFuture, CtxInfo, Level, OpType, Output, Session,
-    SessionSetup, SubmitError, WindowSize,
+    compress_bound, Alg, Comp, CompConfig, CompFuture, CtxInfo, CtxSpec, Level, OpType, Output,
+    Session, SessionSetup, SubmitError, WindowSize,
 };
-pub use drv::{Callback, Completion, JobBuf};
+pub use drv::{Callback, Completion, JobBuf, RawBuf};
 
 /// Version of this library.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

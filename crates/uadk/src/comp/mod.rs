@@ -12,9 +12,9 @@ mod types;
 pub use future::CompFuture;
 pub use types::{Alg, Level, OpType, Output, ReqParams, WindowSize};
 
+pub use crate::drv::CtxSpec;
 use crate::drv::{
-    self, Callback, CtxSpec, Driver, DriverCtx, Dst, Job, JobBuf, Notify, ReqKind, Request, Src,
-    StreamState,
+    self, Callback, Driver, DriverCtx, Dst, Job, JobBuf, Notify, ReqKind, Request, Src, StreamState,
 };
 use crate::error::{Error, Result};
 use crate::sched::{RrScheduler, SchedKey, Scheduler};
@@ -40,6 +40,9 @@ pub struct CompConfig {
     pub task_type: TaskType,
     /// Contexts per mode, op type and node.
     pub ctx_num: Vec<CtxNum>,
+    /// An explicit list of contexts, in index order (what `wd_comp_init`'s caller-built
+    /// configuration gives); when set, it replaces `ctx_num`.
+    pub ctx_list: Option<Vec<CtxSpec>>,
     /// Poll threads as (count, node); empty runs none (the caller polls).
     pub poll_threads: Vec<(u32, u32)>,
     /// Sync requests wait instead of busy polling (`WD_COMP_EPOLL_EN`).
@@ -78,6 +81,7 @@ impl CompConfig {
             policy: SchedPolicy::RoundRobin,
             task_type: TaskType::Instr,
             ctx_num,
+            ctx_list: None,
             poll_threads: Vec::new(),
             epoll: false,
             hw_strict: false,
@@ -272,14 +276,16 @@ impl Comp {
         let driver = choose_driver(&config, &drv::registry())?;
         let notify = Arc::new(Notify::default());
         let mut ctxs = Vec::new();
-        let mut specs: Vec<CtxSpec> = Vec::new();
-        for c in &config.ctx_num {
-            for _ in 0..c.num {
-                specs.push(CtxSpec {
-                    node: c.node,
-                    mode: c.mode,
-                    op: c.op,
-                });
+        let mut specs: Vec<CtxSpec> = config.ctx_list.clone().unwrap_or_default();
+        if config.ctx_list.is_none() {
+            for c in &config.ctx_num {
+                for _ in 0..c.num {
+                    specs.push(CtxSpec {
+                        node: c.node,
+                        mode: c.mode,
+                        op: c.op,
+                    });
+                }
             }
         }
         if specs.is_empty() {

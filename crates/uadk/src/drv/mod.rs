@@ -178,6 +178,50 @@ pub struct Request<'a, 'b> {
     pub last: bool,
 }
 
+/// Memory that the caller owns and keeps valid until its async request completes: what
+/// the C ABI passes (UADK's shared-virtual-address buffers).
+#[derive(Debug)]
+pub struct RawBuf {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: by `RawBuf::new`'s contract the memory stays valid and unaliased until the job
+// completes, whichever thread runs it.
+unsafe impl Send for RawBuf {}
+
+impl RawBuf {
+    /// Wrap caller memory.
+    ///
+    /// # Safety
+    /// `ptr` must be valid for reads and writes of `len` bytes, and nothing else may write
+    /// it (or read it, for an output buffer), until the job holding it has completed.
+    pub unsafe fn new(ptr: *mut u8, len: usize) -> RawBuf {
+        RawBuf { ptr, len }
+    }
+
+    /// The address.
+    pub fn as_ptr(&self) -> *mut u8 {
+        self.ptr
+    }
+
+    fn slice(&self) -> &[u8] {
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: valid for `len` bytes by the constructor's contract.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+
+    fn slice_mut(&mut self) -> &mut [u8] {
+        if self.len == 0 {
+            return &mut [];
+        }
+        // SAFETY: valid and exclusively ours for `len` bytes by the constructor's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
+    }
+}
+
 /// An owned buffer of an async job.
 #[derive(Debug)]
 pub enum JobBuf {
@@ -185,6 +229,8 @@ pub enum JobBuf {
     Flat(Vec<u8>),
     /// Segments; for output, each segment's length is its space.
     List(Vec<Vec<u8>>),
+    /// Caller memory (the C ABI); for output, its length is the space offered.
+    Raw(RawBuf),
 }
 
 impl JobBuf {
@@ -192,6 +238,7 @@ impl JobBuf {
         match self {
             JobBuf::Flat(v) => Src::Flat(v),
             JobBuf::List(l) => Src::Vecs(l),
+            JobBuf::Raw(r) => Src::Flat(r.slice()),
         }
     }
 
@@ -199,6 +246,7 @@ impl JobBuf {
         match self {
             JobBuf::Flat(v) => Dst::Flat(v),
             JobBuf::List(l) => Dst::Vecs(l),
+            JobBuf::Raw(r) => Dst::Flat(r.slice_mut()),
         }
     }
 

@@ -1,0 +1,690 @@
+//! `libwd_comp` (version node `UADK_COMP_2.0`): init, sessions and requests.
+
+use crate::abi::*;
+use crate::{guard, handle_t, neg, EINVAL};
+use libc::{c_char, c_int};
+use std::cell::RefCell;
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, RwLock};
+use uadk::wd::env::{CtxNum, EnvConfig};
+use uadk::wd::status::*;
+use uadk::{
+    Alg, Comp, CompConfig, CtxMode, Error, JobBuf, Level, OpType, RawBuf, SchedPolicy, Session,
+    SessionSetup, TaskType, WindowSize,
+};
+
+/// The framework instance shared by every caller of the process, reference-counted:
+/// QEMU initialises once per migration channel and tears down once per channel.
+struct Global {
+    comp: Option<Comp>,
+    refs: u32,
+}
+
+static GLOBAL: Mutex<Global> = Mutex::new(Global {
+    comp: None,
+    refs: 0,
+});
+
+fn global() -> std::sync::MutexGuard<'static, Global> {
+    GLOBAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(crate) fn current() -> Option<Comp> {
+    global().comp.clone()
+}
+
+/// Install a framework instance built by `build` unless one exists (then `-WD_EEXIST`).
+pub(crate) fn install(build: impl FnOnce() -> uadk::Result<Comp>) -> c_int {
+    let mut g = global();
+    if g.comp.is_some() {
+        g.refs += 1;
+        return -WD_EEXIST;
+    }
+    match build() {
+        Ok(c) => {
+            g.comp = Some(c);
+            g.refs = 1;
+            0
+        }
+        Err(e) => {
+            if crate::wd::wd_need_info() {
+                eprintln!("uadk: init failed: {e}");
+            }
+            neg(&e)
+        }
+    }
+}
+
+pub(crate) fn release() {
+    let old = {
+        let mut g = global();
+        if g.refs == 0 {
+            return;
+        }
+        g.refs -= 1;
+        if g.refs > 0 {
+            return;
+        }
+        g.comp.take()
+    };
+    // Dropped outside the lock: tearing down reaps in-flight requests and runs callbacks.
+    drop(old);
+}
+
+fn nodes_of(bmp: *const bitmask) -> Option<Vec<u32>> {
+    if bmp.is_null() {
+        return None;
+    }
+    // SAFETY: a libnuma bitmask from the caller: `size` bits in `maskp`.
+    let b = unsafe { &*bmp };
+    if b.maskp.is_null() {
+        return None;
+    }
+    let words = (b.size as usize).div_ceil(64).min(64);
+    // SAFETY: libnuma allocates maskp with at least ceil(size/64) longs.
+    let mask = unsafe { std::slice::from_raw_parts(b.maskp, words) };
+    let v: Vec<u32> = (0..words * 64)
+        .filter(|&i| mask[i / 64] >> (i % 64) & 1 == 1)
+        .map(|i| i as u32)
+        .collect();
+    (!v.is_empty()).then_some(v)
+}
+
+fn config_for(
+    alg: Alg,
+    sched_type: u32,
+    task_type: c_int,
+    params: *const wd_ctx_params,
+) -> uadk::Result<CompConfig> {
+    let policy = SchedPolicy::from_u32(sched_type)?;
+    let task = TaskType::from_u32(
+        u32::try_from(task_type)
+            .map_err(|_| Error::InvalidParam(format!("task_type {task_type}")))?,
+    )?;
+    let env = EnvConfig::from_env()?;
+    let mut cfg = CompConfig::new()
+        .with_env(&env)
+        .alg(alg)
+        .policy(policy)
+        .task_type(task);
+    if !params.is_null() {
+        // SAFETY: non-NULL pointer to the caller's wd_ctx_params.
+        let p = unsafe { &*params };
+        if p.op_type_num == 0 || p.op_type_num > 2 || p.ctx_set_num.is_null() {
+            return Err(Error::InvalidParam(
+                "ctx_params: op_type_num or ctx_set_num".into(),
+            ));
+        }
+        // SAFETY: op_type_num entries, as UADK's API defines.
+        let sets = unsafe { std::slice::from_raw_parts(p.ctx_set_num, p.op_type_num as usize) };
+        let nodes =
+            nodes_of(p.bmp).unwrap_or_else(|| uadk::wd::numa::Topology::get().nodes.clone());
+        cfg.ctx_num.clear();
+        for node in nodes {
+            for (op, set) in OpType::ALL.iter().zip(sets) {
+                for (mode, num) in [
+                    (CtxMode::Sync, set.sync_ctx_num),
+                    (CtxMode::Async, set.async_ctx_num),
+                ] {
+                    if num > 0 {
+                        cfg.ctx_num.push(CtxNum {
+                            mode,
+                            op: *op,
+                            num,
+                            node,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    Ok(cfg)
+}
+
+/// Initialise for `alg` (`wd_comp_init2` is a macro calling this with NULL params).
+#[no_mangle]
+pub extern "C" fn wd_comp_init2_(
+    alg: *mut c_char,
+    sched_type: u32,
+    task_type: c_int,
+    ctx_params: *mut wd_ctx_params,
+) -> c_int {
+    guard(EINVAL, || {
+        if alg.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: NUL-terminated string by contract.
+        let Ok(name) = unsafe { CStr::from_ptr(alg) }.to_str() else {
+            return EINVAL;
+        };
+        let alg = match name.parse::<Alg>() {
+            Ok(a) => a,
+            Err(e) => return neg(&e),
+        };
+        install(|| Comp::new(config_for(alg, sched_type, task_type, ctx_params)?))
+    })
+}
+
+/// Tear down one `wd_comp_init2_`: the last one stops the engine (sessions still open keep
+/// working until freed).
+#[no_mangle]
+pub extern "C" fn wd_comp_uninit2() {
+    guard((), release)
+}
+
+const LIVE: u32 = 0x5e55_10fe;
+const DEAD: u32 = 0xdead_5e55;
+
+/// Inputs up to this size are copied before compression, so a caller changing them
+/// meanwhile (QEMU compresses live guest RAM) still gets a stream whose checksum matches.
+const PRIVATE_COPY_MAX: usize = 1 << 20;
+
+/// A session handle. Handles are never returned to the allocator: a freed one is marked
+/// dead and reused, so a stale handle reads as an error instead of freed memory.
+pub(crate) struct CSess {
+    magic: AtomicU32,
+    sess: RwLock<Option<Session>>,
+    /// Compression stream input reported as unconsumed though the codec took it (see
+    /// `wd_do_comp_strm`).
+    held: AtomicU32,
+}
+
+static FREE_SESS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+pub(crate) fn with_sess<T>(h: handle_t, f: impl FnOnce(&Session, &CSess) -> T) -> Option<T> {
+    if h == 0 {
+        return None;
+    }
+    // SAFETY: non-zero handles come from wd_comp_alloc_sess; their memory is never freed.
+    let cs = unsafe { &*(h as *const CSess) };
+    if cs.magic.load(Ordering::Acquire) != LIVE {
+        return None;
+    }
+    let g = cs.sess.read().unwrap_or_else(|e| e.into_inner());
+    g.as_ref().map(|s| f(s, cs))
+}
+
+fn setup_from(s: &wd_comp_sess_setup) -> uadk::Result<SessionSetup> {
+    let alg = Alg::from_u32(s.alg_type)?;
+    let op = OpType::from_u32(s.op_type)?;
+    // A zero-filled setup means level 1, as UADK.
+    let level = Level::new(s.comp_lv.max(1))?;
+    let window = WindowSize::from_u32(s.win_sz)?;
+    let mut setup = SessionSetup::new(alg, op).level(level).window(window);
+    if !s.sched_param.is_null() {
+        // SAFETY: UADK's sched_param is a struct sched_params for its schedulers.
+        let sp = unsafe { &*(s.sched_param as *const sched_params) };
+        if sp.numa_id >= 0 {
+            setup = setup.node(sp.numa_id as u32);
+        }
+    }
+    Ok(setup)
+}
+
+/// Open a session; 0 on failure.
+#[no_mangle]
+pub extern "C" fn wd_comp_alloc_sess(setup: *mut wd_comp_sess_setup) -> handle_t {
+    guard(0, || {
+        if setup.is_null() {
+            return 0;
+        }
+        let Some(comp) = current() else { return 0 };
+        // SAFETY: non-NULL pointer to the caller's setup.
+        let Ok(setup) = setup_from(unsafe { &*setup }) else {
+            return 0;
+        };
+        let Ok(sess) = comp.session(&setup) else {
+            return 0;
+        };
+        let reuse = FREE_SESS.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let h = reuse.unwrap_or_else(|| {
+            Box::into_raw(Box::new(CSess {
+                magic: AtomicU32::new(DEAD),
+                sess: RwLock::new(None),
+                held: AtomicU32::new(0),
+            })) as handle_t
+        });
+        // SAFETY: a CSess from the free list or just allocated; dead, so no one uses it.
+        let cs = unsafe { &*(h as *const CSess) };
+        *cs.sess.write().unwrap_or_else(|e| e.into_inner()) = Some(sess);
+        cs.held.store(0, Ordering::Relaxed);
+        cs.magic.store(LIVE, Ordering::Release);
+        h
+    })
+}
+
+/// Close a session. NULL, stale and repeated frees are ignored.
+#[no_mangle]
+pub extern "C" fn wd_comp_free_sess(h_sess: handle_t) {
+    guard((), || {
+        if h_sess == 0 {
+            return;
+        }
+        // SAFETY: see with_sess.
+        let cs = unsafe { &*(h_sess as *const CSess) };
+        if cs
+            .magic
+            .compare_exchange(LIVE, DEAD, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return;
+        }
+        let old = cs.sess.write().unwrap_or_else(|e| e.into_inner()).take();
+        drop(old);
+        FREE_SESS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(h_sess);
+    })
+}
+
+/// Start a new stream on a session.
+#[no_mangle]
+pub extern "C" fn wd_comp_reset_sess(h_sess: handle_t) -> c_int {
+    guard(EINVAL, || {
+        with_sess(h_sess, |s, cs| {
+            s.reset();
+            cs.held.store(0, Ordering::Relaxed);
+            0
+        })
+        .unwrap_or(EINVAL)
+    })
+}
+
+thread_local! {
+    static PRIVATE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Walk a datalist into segments of at most `total` bytes in all.
+fn segments<'a>(mut l: *const wd_datalist, total: u32) -> Option<Vec<&'a mut [u8]>> {
+    let mut out = Vec::new();
+    let mut left = total as usize;
+    let mut guard_len = 0;
+    while !l.is_null() && left > 0 {
+        // SAFETY: a caller's datalist node.
+        let n = unsafe { &*l };
+        if n.data.is_null() && n.len > 0 {
+            return None;
+        }
+        let take = (n.len as usize).min(left);
+        if take > 0 {
+            // SAFETY: the node describes `len` valid bytes at `data`.
+            out.push(unsafe { std::slice::from_raw_parts_mut(n.data as *mut u8, take) });
+        }
+        left -= take;
+        l = n.next;
+        guard_len += 1;
+        if guard_len > 1 << 20 {
+            return None; // a cycle
+        }
+    }
+    Some(out)
+}
+
+enum Outcome {
+    /// `stream_end`: a stream call reached the end of a decompression stream.
+    Done {
+        consumed: usize,
+        produced: usize,
+        stream_end: bool,
+    },
+    Failed(Error),
+}
+
+fn check_req(s: &Session, req: &wd_comp_req, allow_empty_src: bool) -> Result<(), c_int> {
+    if req.op_type != s.params().op as u32 {
+        return Err(EINVAL);
+    }
+    if req.data_fmt > WD_SGL_BUF || req.dst.is_null() || req.dst_len == 0 {
+        return Err(EINVAL);
+    }
+    if (req.src.is_null() || req.src_len == 0) && !allow_empty_src {
+        return Err(EINVAL);
+    }
+    Ok(())
+}
+
+/// Store an outcome in the request as UADK does: data errors are a request status with a
+/// zero return; call errors are a negative return.
+fn finish(req: &mut wd_comp_req, o: Outcome) -> c_int {
+    match o {
+        Outcome::Done {
+            consumed,
+            produced,
+            stream_end,
+        } => {
+            req.src_len = consumed as u32;
+            req.dst_len = produced as u32;
+            // Block requests report 0 (QEMU treats any status as a failure); streams report
+            // WD_STREAM_END when decompression reaches the end.
+            req.status = if stream_end && req.op_type == OpType::Decompress as u32 {
+                WD_STREAM_END as u32
+            } else {
+                WD_SUCCESS as u32
+            };
+            0
+        }
+        Outcome::Failed(e) => {
+            req.dst_len = 0;
+            req.status = e.req_status();
+            if e.is_data_error() || matches!(e, Error::OutputTooSmall { .. }) {
+                0
+            } else {
+                neg(&e)
+            }
+        }
+    }
+}
+
+fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
+    let src_len = req.src_len as usize;
+    let res = if req.data_fmt == WD_SGL_BUF {
+        let (Some(src), Some(mut dst)) = (
+            segments(req.src as *const wd_datalist, req.src_len),
+            segments(req.dst as *const wd_datalist, req.dst_len),
+        ) else {
+            return Outcome::Failed(Error::InvalidParam("bad wd_datalist".into()));
+        };
+        let src: Vec<&[u8]> = src.into_iter().map(|x| &*x).collect();
+        s.process_sgl(&src, &mut dst)
+    } else {
+        // SAFETY: src/dst are non-NULL (checked) and describe caller buffers of these lengths.
+        let (src, dst) = unsafe {
+            (
+                std::slice::from_raw_parts(req.src as *const u8, src_len),
+                std::slice::from_raw_parts_mut(req.dst as *mut u8, req.dst_len as usize),
+            )
+        };
+        let copy = s.params().op == OpType::Compress && src_len <= PRIVATE_COPY_MAX;
+        if copy {
+            PRIVATE.with(|p| {
+                let mut p = p.borrow_mut();
+                p.clear();
+                p.extend_from_slice(src);
+                if sync2 {
+                    s.process_sync2(&p, dst)
+                } else {
+                    s.process(&p, dst)
+                }
+            })
+        } else if sync2 {
+            s.process_sync2(src, dst)
+        } else {
+            s.process(src, dst)
+        }
+    };
+    match res {
+        Ok(n) => Outcome::Done {
+            consumed: src_len,
+            produced: n,
+            stream_end: false,
+        },
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+fn block_entry(h_sess: handle_t, req: *mut wd_comp_req, sync2: bool) -> c_int {
+    guard(EINVAL, || {
+        if req.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: non-NULL pointer to the caller's request, exclusively ours for the call.
+        let req = unsafe { &mut *req };
+        with_sess(h_sess, |s, _| {
+            if let Err(rc) = check_req(s, req, false) {
+                return rc;
+            }
+            if sync2 && req.data_fmt != WD_FLAT_BUF {
+                return EINVAL;
+            }
+            let o = run_block(s, req, sync2);
+            finish(req, o)
+        })
+        .unwrap_or(EINVAL)
+    })
+}
+
+/// Sync block request.
+#[no_mangle]
+pub extern "C" fn wd_do_comp_sync(h_sess: handle_t, req: *mut wd_comp_req) -> c_int {
+    block_entry(h_sess, req, false)
+}
+
+/// Sync request of any size, carried through a stream.
+#[no_mangle]
+pub extern "C" fn wd_do_comp_sync2(h_sess: handle_t, req: *mut wd_comp_req) -> c_int {
+    block_entry(h_sess, req, true)
+}
+
+/// One call of a stream.
+///
+/// UADK's callers decide that a compression stream ended when `last` is set and all
+/// input was consumed. When the output buffer is too small for the rest of the stream, the
+/// codec may have consumed all input anyway; then one byte is reported unconsumed (and
+/// skipped when the caller offers it again) until the stream has really ended.
+#[no_mangle]
+pub extern "C" fn wd_do_comp_strm(h_sess: handle_t, req: *mut wd_comp_req) -> c_int {
+    guard(EINVAL, || {
+        if req.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: non-NULL pointer to the caller's request.
+        let req = unsafe { &mut *req };
+        with_sess(h_sess, |s, cs| {
+            if let Err(rc) = check_req(s, req, true) {
+                return rc;
+            }
+            if req.data_fmt != WD_FLAT_BUF || (req.src.is_null() && req.src_len > 0) {
+                return EINVAL;
+            }
+            let held = cs.held.swap(0, Ordering::Relaxed) as usize;
+            let len = req.src_len as usize;
+            if held > len {
+                return EINVAL;
+            }
+            let src: &[u8] = if len == 0 {
+                &[]
+            } else {
+                // SAFETY: non-NULL, `src_len` bytes by contract.
+                unsafe { std::slice::from_raw_parts(req.src as *const u8, len) }
+            };
+            // SAFETY: dst non-NULL (checked), `dst_len` bytes by contract.
+            let dst =
+                unsafe { std::slice::from_raw_parts_mut(req.dst as *mut u8, req.dst_len as usize) };
+            let o = match s.stream(&src[held..], dst, req.last != 0) {
+                Ok(o) => {
+                    let mut consumed = held + o.consumed;
+                    let comp = s.params().op == OpType::Compress;
+                    if comp && req.last != 0 && !o.end && consumed == len && len > 0 {
+                        consumed -= 1;
+                        cs.held.store(1, Ordering::Relaxed);
+                    }
+                    Outcome::Done {
+                        consumed,
+                        produced: o.produced,
+                        stream_end: o.end,
+                    }
+                }
+                Err(e) => Outcome::Failed(e),
+            };
+            finish(req, o)
+        })
+        .unwrap_or(EINVAL)
+    })
+}
+
+/// A request pointer that travels to the completing thread; the caller keeps the request
+/// alive until its callback has run (UADK's contract).
+struct ReqPtr(*mut wd_comp_req);
+// SAFETY: see above; only the callback touches the request, once.
+unsafe impl Send for ReqPtr {}
+
+/// Async block request: returns at once; the request's callback runs from `wd_comp_poll`
+/// (or a poll thread) with the request updated.
+#[no_mangle]
+pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c_int {
+    guard(EINVAL, || {
+        if req.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: non-NULL pointer to the caller's request.
+        let r = unsafe { &mut *req };
+        with_sess(h_sess, |s, _| {
+            if let Err(rc) = check_req(s, r, false) {
+                return rc;
+            }
+            if r.data_fmt != WD_FLAT_BUF {
+                return -WD_EINVAL; // SGL async is not supported yet
+            }
+            let Some(cb) = r.cb else { return EINVAL };
+            // SAFETY: UADK's async contract: the buffers stay valid and untouched until the
+            // callback runs.
+            let (src, dst) = unsafe {
+                (
+                    RawBuf::new(r.src as *mut u8, r.src_len as usize),
+                    RawBuf::new(r.dst as *mut u8, r.dst_len as usize),
+                )
+            };
+            let rp = ReqPtr(req);
+            let callback = Box::new(move |c: uadk::Completion| {
+                let rp = rp;
+                // SAFETY: the request outlives its callback by contract; nothing else
+                // touches it until then.
+                let req = unsafe { &mut *rp.0 };
+                let src_len = req.src_len as usize;
+                let o = match c.result {
+                    Ok(o) => Outcome::Done {
+                        consumed: src_len,
+                        produced: o.produced,
+                        stream_end: false,
+                    },
+                    Err(e) => Outcome::Failed(e),
+                };
+                finish(req, o);
+                // SAFETY: calling the caller's callback with its own request and parameter.
+                unsafe { cb(req, req.cb_param) };
+            });
+            match s.submit(JobBuf::Raw(src), JobBuf::Raw(dst), callback) {
+                Ok(()) => 0,
+                Err(e) => neg(&e.error),
+            }
+        })
+        .unwrap_or(EINVAL)
+    })
+}
+
+fn poll_with(count: *mut u32, f: impl FnOnce(&Comp) -> uadk::Result<u32>) -> c_int {
+    guard(EINVAL, || {
+        if count.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: non-NULL pointer to the caller's counter.
+        unsafe { *count = 0 };
+        let Some(comp) = current() else { return EINVAL };
+        match f(&comp) {
+            Ok(n) => {
+                // SAFETY: as above.
+                unsafe { *count = n };
+                0
+            }
+            Err(e) => neg(&e),
+        }
+    })
+}
+
+/// Reap up to `expt` async completions over all contexts.
+#[no_mangle]
+pub extern "C" fn wd_comp_poll(expt: u32, count: *mut u32) -> c_int {
+    poll_with(count, |c| c.poll(expt))
+}
+
+/// Reap up to `expt` async completions of one context.
+#[no_mangle]
+pub extern "C" fn wd_comp_poll_ctx(idx: u32, expt: u32, count: *mut u32) -> c_int {
+    poll_with(count, |c| c.poll_ctx(idx as usize, expt))
+}
+
+/// Initialise from UADK's environment variables (`WD_COMP_CTX_NUM`, ...).
+#[no_mangle]
+pub extern "C" fn wd_comp_env_init(_sched: *mut wd_sched) -> c_int {
+    guard(EINVAL, || install(Comp::from_env))
+}
+
+/// Tear down what `wd_comp_env_init` set up.
+#[no_mangle]
+pub extern "C" fn wd_comp_env_uninit() {
+    guard((), release)
+}
+
+/// Initialise with `ctx_num` contexts of each mode and op type on every node.
+#[no_mangle]
+pub extern "C" fn wd_comp_ctx_num_init(node: u32, type_: u32, num: u32, mode: u8) -> c_int {
+    guard(EINVAL, || {
+        let Ok(op) = OpType::from_u32(type_) else {
+            return EINVAL;
+        };
+        let mode = if mode == 0 {
+            CtxMode::Sync
+        } else {
+            CtxMode::Async
+        };
+        if num == 0 {
+            return EINVAL;
+        }
+        install(|| {
+            let mut cfg = CompConfig::from_env()?;
+            cfg.ctx_num = vec![CtxNum {
+                mode,
+                op,
+                num,
+                node,
+            }];
+            Comp::new(cfg)
+        })
+    })
+}
+
+/// Tear down what `wd_comp_ctx_num_init` set up.
+#[no_mangle]
+pub extern "C" fn wd_comp_ctx_num_uninit() {
+    guard((), release)
+}
+
+/// Read `WD_COMP_*` environment settings into a context config (UADK's helper for
+/// callers that build their own config); here it only validates the environment.
+#[no_mangle]
+pub extern "C" fn wd_comp_get_env_param(
+    _node: u32,
+    type_: u32,
+    mode: u32,
+    num: *mut u32,
+    is_enable: *mut u8,
+) -> c_int {
+    guard(EINVAL, || {
+        if num.is_null() || is_enable.is_null() || type_ > 1 || mode > 1 {
+            return EINVAL;
+        }
+        let Ok(env) = EnvConfig::from_env() else {
+            return EINVAL;
+        };
+        let want_mode = if mode == 0 {
+            CtxMode::Sync
+        } else {
+            CtxMode::Async
+        };
+        let n: u32 = env
+            .ctx_num
+            .iter()
+            .flatten()
+            .filter(|c| c.mode == want_mode && c.op as u32 == type_)
+            .map(|c| c.num)
+            .sum();
+        // SAFETY: non-NULL out-pointers from the caller.
+        unsafe {
+            *num = n;
+            *is_enable = env.async_poll_en as u8;
+        }
+        0
+    })
+}

@@ -1,0 +1,35 @@
+//! The C ABI of UADK v2.10's `libwd` and `libwd_comp`, over the `uadk` crate.
+//!
+//! Struct layouts mirror UADK's headers (`capi/include/uadk/*.h`); `tests/abi.rs` compares
+//! them with what the C compiler sees. Every entry point catches panics and validates its
+//! pointers, so a bad call returns an error code instead of crashing.
+
+// The C names are the ABI.
+#![allow(non_camel_case_types)]
+// Entry points take raw pointers from C: each dereference is checked for NULL and guarded
+// by a SAFETY comment; marking them `unsafe fn` would only move that burden to C callers.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
+
+pub mod abi;
+pub mod comp;
+pub mod sched;
+pub mod wd;
+pub mod zlib;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// UADK's `handle_t`.
+pub type handle_t = usize;
+
+/// Run an entry point's body; a panic becomes `on_panic` (a Rust bug must not unwind into C).
+pub(crate) fn guard<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(on_panic)
+}
+
+/// Negative UADK status for an error.
+pub(crate) fn neg(e: &uadk::Error) -> i32 {
+    e.wd_code()
+}
+
+/// `-WD_EINVAL`.
+pub(crate) const EINVAL: i32 = -libc::EINVAL;
