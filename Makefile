@@ -14,7 +14,7 @@ NATIVE_LIBS := -lisal -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
 SOFLAGS := -shared -Wl,-z,defs -Wl,--gc-sections
 
 .PHONY: all cargo install uninstall check-c clean-capi
-all: $(OUT)/libwd.so.2 $(OUT)/libwd_comp.so.2 $(OUT)/libwd.pc $(OUT)/libwd_comp.pc
+all: $(OUT)/libwd.so.2 $(OUT)/libwd_comp.so.2
 
 cargo:
 	cargo build --release -p uadk-capi -p uadk-tool
@@ -34,17 +34,17 @@ $(OUT)/libwd_comp.so.2: $(ARCHIVE) capi/libwd_comp.map $(OUT)/libwd.so.2
 		-Wl,--no-as-needed -L$(OUT) -lwd -Wl,--as-needed $(NATIVE_LIBS)
 	ln -sf libwd_comp.so.2 $(OUT)/libwd_comp.so
 
-$(OUT)/%.pc: capi/%.pc.in
-	@mkdir -p $(OUT)
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
-		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+# The .pc files name the install's own prefix, so they are written at install time.
+PC_SED := -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|'
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/uadk $(DESTDIR)$(BINDIR)
 	install -m 0755 $(OUT)/libwd.so.2 $(OUT)/libwd_comp.so.2 $(DESTDIR)$(LIBDIR)/
 	ln -sf libwd.so.2 $(DESTDIR)$(LIBDIR)/libwd.so
 	ln -sf libwd_comp.so.2 $(DESTDIR)$(LIBDIR)/libwd_comp.so
-	install -m 0644 $(OUT)/libwd.pc $(OUT)/libwd_comp.pc $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed $(PC_SED) capi/libwd.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libwd.pc
+	sed $(PC_SED) capi/libwd_comp.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libwd_comp.pc
 	install -m 0644 capi/include/uadk/*.h $(DESTDIR)$(INCLUDEDIR)/uadk/
 	install -m 0755 target/release/uadk_tool $(DESTDIR)$(BINDIR)/
 

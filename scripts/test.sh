@@ -7,3 +7,7 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 # CI-sized property tests; raise PROPTEST_CASES for a deeper run.
 PROPTEST_CASES="${PROPTEST_CASES:-32}" cargo test --workspace
+# The C ABI: install into a scratch prefix, build the C tests there through pkg-config, run
+# them, then once more under AddressSanitizer.
+make check-c
+ASAN=1 bash tests/c/run.sh target/c-prefix

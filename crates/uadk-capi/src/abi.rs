@@ -60,6 +60,21 @@ pub struct wd_mm_ops {
     pub sva_mode: bool,
 }
 
+impl Default for wd_mm_ops {
+    /// No user memory operations: the library works on the caller's virtual addresses.
+    fn default() -> Self {
+        wd_mm_ops {
+            alloc: None,
+            free: None,
+            iova_map: None,
+            iova_unmap: None,
+            get_bufsize: None,
+            usr: std::ptr::null_mut(),
+            sva_mode: false,
+        }
+    }
+}
+
 /// `struct wd_comp_sess_setup`.
 #[repr(C)]
 pub struct wd_comp_sess_setup {

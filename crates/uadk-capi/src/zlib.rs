@@ -75,15 +75,7 @@ fn init(strm: *mut z_stream, level: c_int, wbits: c_int, op: OpType) -> c_int {
             win_sz: window as u32,
             op_type: op as u32,
             sched_param: std::ptr::null_mut(),
-            mm_ops: wd_mm_ops {
-                alloc: None,
-                free: None,
-                iova_map: None,
-                iova_unmap: None,
-                get_bufsize: None,
-                usr: std::ptr::null_mut(),
-                sva_mode: true,
-            },
+            mm_ops: wd_mm_ops::default(),
             mm_type: 0,
         };
         let h = crate::comp::wd_comp_alloc_sess(&setup as *const _ as *mut _);

@@ -16,15 +16,7 @@ fn setup(alg: u32, op: u32) -> wd_comp_sess_setup {
         win_sz: 0,
         op_type: op,
         sched_param: ptr::null_mut(),
-        mm_ops: wd_mm_ops {
-            alloc: None,
-            free: None,
-            iova_map: None,
-            iova_unmap: None,
-            get_bufsize: None,
-            usr: ptr::null_mut(),
-            sva_mode: false,
-        },
+        mm_ops: wd_mm_ops::default(),
         mm_type: 0,
     }
 }

@@ -1,0 +1,251 @@
+//! Heap allocations per request in steady state, counted by a global allocator.
+//!
+//! The CPU engine promises that once a context has seen a kind of request, serving the
+//! next one allocates nothing (docs/cpu-engine.md). This test counts every allocation the
+//! measuring thread makes while it sends sync block requests through the whole stack
+//! (`Session::process` → scheduler → context → CPU driver) on a `Comp` with one sync
+//! context per op type, after one warm-up request.
+//!
+//! Counting is per thread (a thread-local switch and counter), so the other tests of this
+//! binary, running on other threads, never disturb it. To see where an allocation comes
+//! from, run with `UADK_ALLOC_TRACE=1`: each counted allocation prints a backtrace.
+//!
+//! ```sh
+//! UADK_ALLOC_TRACE=1 cargo test -p uadk --test alloc -- --nocapture
+//! ```
+
+mod common;
+
+use common::{random_bytes, text_bytes};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::backtrace::Backtrace;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+use uadk::{Alg, Comp, CompConfig, CtxMode, Level, OpType, Session, SessionSetup};
+
+/// `System`, counting the allocations of threads that asked for it.
+struct Counting;
+
+thread_local! {
+    /// Count this thread's allocations.
+    static ENABLED: Cell<bool> = const { Cell::new(false) };
+    /// Allocations (alloc, alloc_zeroed, realloc) counted on this thread.
+    static COUNT: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Print a backtrace for each counted allocation (set from `UADK_ALLOC_TRACE`).
+static TRACE: AtomicBool = AtomicBool::new(false);
+
+impl Counting {
+    fn note(&self, what: &str, size: usize) {
+        // `try_with`: the thread-locals are gone while a thread is being torn down.
+        if !ENABLED.try_with(Cell::get).unwrap_or(false) {
+            return;
+        }
+        let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        if TRACE.load(Ordering::Relaxed) {
+            // The backtrace and the printing allocate: stop counting meanwhile.
+            ENABLED.with(|e| e.set(false));
+            eprintln!(
+                "counted {what} of {size} bytes at:\n{}",
+                Backtrace::force_capture()
+            );
+            ENABLED.with(|e| e.set(true));
+        }
+    }
+}
+
+// SAFETY: every call is passed on to `System` unchanged; the counting only touches
+// thread-locals that need no allocation (const-initialised `Cell`s).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.note("alloc", layout.size());
+        System.alloc(layout)
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        self.note("alloc_zeroed", layout.size());
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        self.note("realloc", new_size);
+        System.realloc(ptr, layout, new_size)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations this thread makes while running `f`.
+fn allocations(f: impl FnOnce()) -> u64 {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let on = std::env::var_os("UADK_ALLOC_TRACE").is_some_and(|v| v != "0");
+        TRACE.store(on, Ordering::Relaxed);
+    });
+    COUNT.with(|c| c.set(0));
+    ENABLED.with(|e| e.set(true));
+    f();
+    ENABLED.with(|e| e.set(false));
+    COUNT.with(Cell::get)
+}
+
+/// A framework with one sync context per op type and no async ones.
+fn one_ctx_per_op(alg: Alg) -> Comp {
+    Comp::new(
+        CompConfig::new()
+            .alg(alg)
+            .ctxs(CtxMode::Sync, OpType::Compress, 1)
+            .ctxs(CtxMode::Sync, OpType::Decompress, 1)
+            .ctxs(CtxMode::Async, OpType::Compress, 0)
+            .ctxs(CtxMode::Async, OpType::Decompress, 0),
+    )
+    .expect("init")
+}
+
+/// Requests per measured round.
+const ROUNDS: usize = 16;
+
+/// Warm up, then count what `ROUNDS` compress and decompress requests allocate.
+/// Returns (compress allocations, decompress allocations).
+fn per_request(alg: Alg, level: u32, data: &[u8]) -> (u64, u64) {
+    let comp = one_ctx_per_op(alg);
+    let level = Level::new(level).unwrap();
+    let c: Session = comp
+        .session(&SessionSetup::new(alg, OpType::Compress).level(level))
+        .unwrap();
+    let d: Session = comp
+        .session(&SessionSetup::new(alg, OpType::Decompress))
+        .unwrap();
+    let mut packed = vec![0u8; c.compress_bound(data.len())];
+    let mut back = vec![0u8; data.len()];
+
+    // Warm-up: the context builds its codec state for this kind of request.
+    let n = c.process(data, &mut packed).unwrap();
+    let m = d.process(&packed[..n], &mut back).unwrap();
+    assert_eq!(&back[..m], data, "{alg} L{level:?} round trip");
+
+    let comp_allocs = allocations(|| {
+        for _ in 0..ROUNDS {
+            let k = c.process(data, &mut packed).unwrap();
+            assert_eq!(k, n);
+        }
+    });
+    let decomp_allocs = allocations(|| {
+        for _ in 0..ROUNDS {
+            let k = d.process(&packed[..n], &mut back).unwrap();
+            assert_eq!(k, data.len());
+        }
+    });
+    (comp_allocs, decomp_allocs)
+}
+
+#[test]
+fn the_counter_counts() {
+    // Without this, a zero below could mean the allocator is not in use.
+    let n = allocations(|| {
+        let v: Vec<u8> = std::hint::black_box(vec![1u8; 100]);
+        drop(v);
+    });
+    assert_eq!(n, 1);
+    // Other threads are not counted.
+    let other = allocations(|| {
+        std::thread::scope(|s| {
+            s.spawn(|| std::hint::black_box(vec![0u8; 64]));
+        })
+    });
+    // Spawning itself allocates on this thread (the thread's handle); the child's Vec
+    // is not counted, so the count stays small and finite.
+    assert!(other < 16, "{other}");
+}
+
+fn check_no_allocations(alg: Alg, levels: &[u32]) {
+    let inputs = [
+        ("4 KiB text", text_bytes(4096, 1)),
+        ("64 KiB text", text_bytes(64 * 1024, 2)),
+        ("64 KiB random", random_bytes(64 * 1024, 3)),
+    ];
+    for &level in levels {
+        for (name, data) in &inputs {
+            let (c, d) = per_request(alg, level, data);
+            assert_eq!(
+                (c, d),
+                (0, 0),
+                "{alg} level {level}, {name}: allocations in {ROUNDS} compress and \
+                 {ROUNDS} decompress requests after warm-up (UADK_ALLOC_TRACE=1 shows where)"
+            );
+        }
+    }
+}
+
+#[test]
+fn deflate_block_requests_do_not_allocate() {
+    check_no_allocations(Alg::Deflate, &[1, 6]);
+}
+
+#[test]
+fn zlib_block_requests_do_not_allocate() {
+    check_no_allocations(Alg::Zlib, &[1, 6]);
+}
+
+#[test]
+fn gzip_block_requests_do_not_allocate() {
+    check_no_allocations(Alg::Gzip, &[1, 6]);
+}
+
+#[test]
+fn lz4_block_requests_do_not_allocate() {
+    check_no_allocations(Alg::Lz4, &[1]);
+}
+
+#[test]
+fn probe_other_modes() {
+    let data = text_bytes(64 * 1024, 2);
+    for (alg, level) in [
+        (Alg::Gzip, 1),
+        (Alg::Gzip, 6),
+        (Alg::Zlib, 1),
+        (Alg::Deflate, 6),
+    ] {
+        let comp = one_ctx_per_op(alg);
+        let c = comp
+            .session(&SessionSetup::new(alg, OpType::Compress).level(Level::new(level).unwrap()))
+            .unwrap();
+        let d = comp
+            .session(&SessionSetup::new(alg, OpType::Decompress))
+            .unwrap();
+        let mut packed = vec![0u8; c.compress_bound(data.len())];
+        let mut back = vec![0u8; data.len()];
+        let n = c.process_sync2(&data, &mut packed).unwrap();
+        d.process_sync2(&packed[..n], &mut back).unwrap();
+        let a = allocations(|| {
+            for _ in 0..4 {
+                c.process_sync2(&data, &mut packed).unwrap();
+            }
+        });
+        let b = allocations(|| {
+            for _ in 0..4 {
+                d.process_sync2(&packed[..n], &mut back).unwrap();
+            }
+        });
+        eprintln!("PROBE stream(sync2) {alg} L{level}: comp {a} decomp {b} per 4");
+        // sgl
+        let (h1, h2) = data.split_at(10000);
+        let mut o = vec![0u8; packed.len()];
+        let (o1, o2) = o.split_at_mut(5000);
+        let mut dst: Vec<&mut [u8]> = vec![o1, o2];
+        c.process_sgl(&[h1, h2], &mut dst).unwrap();
+        let s = allocations(|| {
+            for _ in 0..4 {
+                c.process_sgl(&[h1, h2], &mut dst).unwrap();
+            }
+        });
+        eprintln!("PROBE sgl {alg} L{level}: comp {s} per 4");
+    }
+}
