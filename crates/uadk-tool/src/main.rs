@@ -3,6 +3,7 @@
 
 mod benchmark;
 mod common;
+mod compare;
 mod compress;
 mod datagen;
 mod dfx;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 #[command(
     name = "uadk_tool",
     version,
-    about = "UADK compression tool: compress, decompress, benchmark, dfx, list"
+    about = "UADK compression tool: compress, decompress, benchmark, compare, dfx, list"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,6 +31,8 @@ enum Cmd {
     Decompress(compress::Args),
     /// Measure throughput, IOPS, latency and CPU use, as UADK's `uadk_tool benchmark`.
     Benchmark(benchmark::Args),
+    /// Our engine beside igzip, libdeflate, zlib, lz4 and zstd on the same inputs, one core.
+    Compare(compare::Args),
     /// Versions and counters.
     Dfx(dfx::Args),
     /// Drivers, and the contexts the environment configures.
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         }
         Cmd::Decompress(a) => compress::run(a, false),
         Cmd::Benchmark(a) => benchmark::run(a),
+        Cmd::Compare(a) => compare::run(a),
         Cmd::Dfx(a) => dfx::run(a),
         Cmd::List(a) => list::run(a),
     };

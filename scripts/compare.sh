@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Side-by-side performance comparison (issue 4): our engine, in-process and as uadk_tool,
+# beside igzip (ISA-L), libdeflate-gzip, pigz -p 1 (zlib), lz4 and zstd, on the Silesia
+# files of ../shared/corpus (each, and all concatenated) and a synthetic VM memory image,
+# on one core.
+#
+# Installs the peers (idempotent), builds release, unzips the corpus into scratch/corpus,
+# runs `uadk_tool compare --out results/`, and writes the machine and the report into
+# docs/performance.md below its marker line (results/compare.png goes to
+# docs/performance.png). Extra arguments go to `uadk_tool compare`; with --quick the
+# docs are left alone. OUT=DIR changes the results folder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+# Beyond setup.sh's tools: zstd, and a TrueType font for the chart's text.
+pkgs=(zstd fonts-dejavu-core)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+cargo build --release -q -p uadk-tool
+
+corpus=scratch/corpus
+src=../shared/corpus/silesia
+mkdir -p "$corpus"
+shopt -s nullglob
+for z in "$src"/*.zip; do
+  name=$(basename "$z" .zip)
+  [ -s "$corpus/$name" ] || unzip -o -q -d "$corpus" "$z"
+done
+shopt -u nullglob
+
+out=${OUT:-results}
+target/release/uadk_tool compare --corpus "$corpus" --out "$out" "$@"
+
+for a in "$@"; do
+  if [ "$a" = "--quick" ]; then
+    echo "compare.sh: --quick run; docs/performance.md left as it is (report in $out/)"
+    exit 0
+  fi
+done
+
+doc=docs/performance.md
+marker='<!-- scripts/compare.sh writes everything below this line -->'
+if ! grep -qxF "$marker" "$doc" 2>/dev/null; then
+  echo "compare.sh: $doc has no marker line; report left in $out/" >&2
+  exit 1
+fi
+field() { lscpu | sed -n "s/^$1:[[:space:]]*//p" | head -1; }
+machine="$(field 'Model name'), $(field 'CPU(s)') CPUs ($(field 'Socket(s)') socket(s) x \
+$(field 'Core(s) per socket') core(s) x $(field 'Thread(s) per core') thread(s)), \
+$(free -g | awk '/^Mem:/ {print $2}') GiB, Linux $(uname -r)"
+tmp=$(mktemp)
+awk -v m="$marker" '{ print } $0 == m { exit }' "$doc" > "$tmp"
+{
+  echo
+  echo "Run of $(date -u +%Y-%m-%d) by \`bash scripts/compare.sh\` on: $machine."
+  echo
+  sed 's/](compare.png)/](performance.png)/' "$out/compare.md"
+} >> "$tmp"
+mv "$tmp" "$doc"
+if [ -f "$out/compare.png" ]; then
+  cp "$out/compare.png" docs/performance.png
+fi
+echo "compare.sh: wrote $doc"
