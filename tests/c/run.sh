@@ -27,7 +27,7 @@ for src in "$here"/*.c; do
   name=$(basename "$src" .c)
   [ "$name" = abi_check ] && continue  # run by crates/uadk-capi/tests/abi.rs
   if ! cc "${cflags[@]}" $(pkg-config --cflags libwd_comp) "$src" -o "$build/$name" \
-      $(pkg-config --libs libwd_comp) -lz -lpthread -lnuma; then
+      $(pkg-config --libs libwd_comp libwd) -lz -lpthread -lnuma; then
     fail=$((fail + 1)); echo "FAIL $name (build)"; continue
   fi
   if (cd "$build" && timeout 300 "./$name"); then
