@@ -15,7 +15,7 @@
 #include "uadk/wd_sched.h"
 
 #define PAGE 4096
-#define CHANNELS 4
+#define MAX_CHANNELS 16
 #define PAGES_PER_CHANNEL 4000
 
 struct channel {
@@ -161,12 +161,17 @@ out:
 
 int main(void)
 {
-	struct channel ch[CHANNELS] = {0};
-	pthread_t th[CHANNELS];
+	/* QEMU_PATTERN_CHANNELS sets the number of channel threads (default 4). */
+	const char *env = getenv("QEMU_PATTERN_CHANNELS");
+	int CHANNELS = env ? atoi(env) : 4;
+	struct channel ch[MAX_CHANNELS] = {0};
+	pthread_t th[MAX_CHANNELS];
 	long compressed = 0, raw = 0;
 	double slowest = 0;
 	int i, failed = 0;
 
+	if (CHANNELS < 1 || CHANNELS > MAX_CHANNELS)
+		CHANNELS = 4;
 	for (i = 0; i < CHANNELS; i++) {
 		ch[i].id = i;
 		pthread_create(&th[i], NULL, run_channel, &ch[i]);

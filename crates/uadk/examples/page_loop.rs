@@ -8,7 +8,6 @@ use std::time::Instant;
 use uadk::{Alg, Comp, CompConfig, OpType, SessionSetup, WindowSize};
 
 const PAGE: usize = 4096;
-const CHANNELS: usize = 4;
 const PAGES: usize = 4000;
 const TEXT: &[u8] = b"the quick brown fox jumps over the lazy dog ";
 
@@ -40,10 +39,16 @@ fn fill(p: &mut [u8], ch: usize, i: usize) {
 }
 
 fn main() {
+    // QEMU_PATTERN_CHANNELS sets the number of channel threads, as for the C test.
+    let channels: usize = std::env::var("QEMU_PATTERN_CHANNELS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| (1..=16).contains(&n))
+        .unwrap_or(4);
     let comp =
         Comp::new(CompConfig::from_env().expect("environment").alg(Alg::Zlib)).expect("init");
     let times: Vec<f64> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..CHANNELS)
+        let handles: Vec<_> = (0..channels)
             .map(|ch| {
                 let comp = comp.clone();
                 s.spawn(move || {
@@ -72,7 +77,7 @@ fn main() {
     });
     let slowest = times.iter().cloned().fold(0.0, f64::max);
     println!(
-        "page_loop (Rust API): {CHANNELS} channels, {:.0} pages/s",
-        (CHANNELS * PAGES) as f64 / slowest
+        "page_loop (Rust API): {channels} channels, {:.0} pages/s",
+        (channels * PAGES) as f64 / slowest
     );
 }
