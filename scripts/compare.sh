@@ -11,19 +11,8 @@
 # docs are left alone. OUT=DIR changes the results folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-# Beyond setup.sh's tools: zstd, and a TrueType font for the chart's text.
-pkgs=(zstd fonts-dejavu-core)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# Beyond setup.sh's own list: zstd, and a TrueType font for the chart's text.
+bash scripts/setup.sh zstd fonts-dejavu-core
 
 cargo build --release -q -p uadk-tool
 

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install what the project needs on a fresh Debian machine: the C libraries the CPU engine
 # links (ISA-L, zlib headers for the C tests), and the reference tools the interop tests and
-# the benchmark comparison use. Idempotent.
+# the benchmark comparison use; arguments name more Debian packages. Idempotent.
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-pkgs=(libisal-dev isal libdeflate-tools pigz gzip lz4 zlib1g-dev libnuma-dev pkg-config gcc g++ make python3 python3-pip unzip)
+pkgs=(libisal-dev isal libdeflate-tools pigz gzip lz4 zlib1g-dev libnuma-dev pkg-config gcc g++ make python3 python3-pip unzip "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

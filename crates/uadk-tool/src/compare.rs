@@ -24,6 +24,7 @@
 
 use crate::common::{Context, Error, Result};
 use crate::datagen;
+use crate::datagen::XorShift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::ffi::OsString;
@@ -1032,22 +1033,9 @@ fn corpus_files(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-/// A small xorshift generator for the VM image.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
+/// Uniform in `0..n`, as an index.
+fn below(rng: &mut XorShift, n: usize) -> usize {
+    rng.below(n as u64) as usize
 }
 
 /// Shares of the VM image's pages, in percent: zero, near-duplicate, corpus, random.
@@ -1066,28 +1054,28 @@ const VM_MIX: [(usize, &str); 4] = [
 
 /// A synthetic VM memory image of `pages` pages drawn from `source` (see [`VM_MIX`]).
 fn vm_image(pages: usize, source: &[u8]) -> Vec<u8> {
-    let mut rng = Rng(0x517c_c1b7_2722_0a95);
+    let mut rng = XorShift(0x517c_c1b7_2722_0a95);
     let src_pages = (source.len() / PAGE).max(1);
     let page_of = |k: usize| -> &[u8] {
         let s = (k % src_pages) * PAGE;
         &source[s.min(source.len())..(s + PAGE).min(source.len())]
     };
-    let templates: Vec<usize> = (0..64).map(|_| rng.below(src_pages)).collect();
+    let templates: Vec<usize> = (0..64).map(|_| below(&mut rng, src_pages)).collect();
     let mut img = vec![0u8; pages * PAGE];
     for p in img.chunks_mut(PAGE) {
-        let r = rng.below(100);
+        let r = below(&mut rng, 100);
         if r < VM_MIX[0].0 {
             continue;
         }
         if r < VM_MIX[0].0 + VM_MIX[1].0 {
-            let t = page_of(templates[rng.below(templates.len())]);
+            let t = page_of(templates[below(&mut rng, templates.len())]);
             p[..t.len()].copy_from_slice(t);
-            for _ in 0..1 + rng.below(8) {
-                let at = rng.below(PAGE);
+            for _ in 0..1 + below(&mut rng, 8) {
+                let at = below(&mut rng, PAGE);
                 p[at] = rng.next() as u8;
             }
         } else if r < VM_MIX[0].0 + VM_MIX[1].0 + VM_MIX[2].0 {
-            let t = page_of(rng.below(src_pages));
+            let t = page_of(below(&mut rng, src_pages));
             p[..t.len()].copy_from_slice(t);
         } else {
             for b in p.chunks_mut(8) {

@@ -5,10 +5,11 @@
 //! realistic distances: deflate level 1 compresses 64 KiB packets of it about 3:1.
 
 /// A small xorshift generator: fast, deterministic, good enough for test data.
-struct XorShift(u64);
+pub struct XorShift(pub u64);
 
 impl XorShift {
-    fn next(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -17,9 +18,9 @@ impl XorShift {
         x
     }
 
-    /// Uniform in `0..n` (n > 0); the slight modulo bias does not matter here.
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+    /// Uniform in `0..n` (0 for n = 0); the slight modulo bias does not matter here.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
     }
 }
 
