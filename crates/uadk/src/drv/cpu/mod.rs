@@ -158,7 +158,15 @@ impl CpuAsyncCtx {
                 .spawn(move || {
                     let mut engine = Engine::default();
                     for mut job in jobs_rx {
-                        let res = job.run_with(|req| engine.run(req));
+                        // A codec bug must fail its request, not the worker: a dead worker
+                        // would strand every request queued behind it.
+                        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            job.run_with(|req| engine.run(req))
+                        }))
+                        .unwrap_or_else(|_| {
+                            engine = Engine::default();
+                            Err(Error::Io("the CPU engine failed on this request".into()))
+                        });
                         if done_tx.send((job, res)).is_err() {
                             break;
                         }
