@@ -19,16 +19,15 @@ all: $(OUT)/libwd.so.2 $(OUT)/libwd_comp.so.2
 cargo:
 	cargo build --release -p uadk-capi -p uadk-tool
 
-$(ARCHIVE): cargo
-
 # One Rust core is linked into each library; each exports only its own version node.
-$(OUT)/libwd.so.2: $(ARCHIVE) capi/libwd.map
+# `cargo` decides whether the archive changed; linking is cheap, so always relink.
+$(OUT)/libwd.so.2: cargo capi/libwd.map
 	@mkdir -p $(OUT)
 	$(CC) $(SOFLAGS) -Wl,-soname,libwd.so.2 -Wl,--version-script=capi/libwd.map \
 		-o $@ -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive $(NATIVE_LIBS)
 	ln -sf libwd.so.2 $(OUT)/libwd.so
 
-$(OUT)/libwd_comp.so.2: $(ARCHIVE) capi/libwd_comp.map $(OUT)/libwd.so.2
+$(OUT)/libwd_comp.so.2: cargo capi/libwd_comp.map $(OUT)/libwd.so.2
 	$(CC) $(SOFLAGS) -Wl,-soname,libwd_comp.so.2 -Wl,--version-script=capi/libwd_comp.map \
 		-o $@ -Wl,--whole-archive $(ARCHIVE) -Wl,--no-whole-archive \
 		-Wl,--no-as-needed -L$(OUT) -lwd -Wl,--as-needed $(NATIVE_LIBS)

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* uadk-rs: print the headers' layouts and constants, one `NAME VALUE` per line, for
- * crates/uadk-capi/tests/abi.rs to compare with the Rust mirrors. */
+/*
+ * uadk-rs: the headers' layouts and constants as the C compiler sees them, one
+ * `NAME VALUE` line each: `sizeof(STRUCT)`, `offsetof(STRUCT.FIELD)` (an anonymous union
+ * under its first member's name) and bare constant names. crates/uadk-capi/tests/abi.rs
+ * compares them with the Rust mirrors.
+ */
 #include <stddef.h>
 #include <stdio.h>
 #include "uadk/wd_comp.h"
@@ -116,6 +120,19 @@ int main(void)
 	CONST(WD_DIR_DECOMPRESS);
 	CONST(WD_DIR_MAX);
 	CONST(WD_COMP_L1);
+	CONST(WD_COMP_L2);
+	CONST(WD_COMP_L3);
+	CONST(WD_COMP_L4);
+	CONST(WD_COMP_L5);
+	CONST(WD_COMP_L6);
+	CONST(WD_COMP_L7);
+	CONST(WD_COMP_L8);
+	CONST(WD_COMP_L9);
+	CONST(WD_COMP_L10);
+	CONST(WD_COMP_L11);
+	CONST(WD_COMP_L12);
+	CONST(WD_COMP_L13);
+	CONST(WD_COMP_L14);
 	CONST(WD_COMP_L15);
 	CONST(WD_COMP_WS_4K);
 	CONST(WD_COMP_WS_8K);
@@ -124,6 +141,11 @@ int main(void)
 	CONST(WD_COMP_WS_32K);
 	CONST(WD_FLAT_BUF);
 	CONST(WD_SGL_BUF);
+	CONST(WD_CIPHER);
+	CONST(WD_DIGEST);
+	CONST(WD_AEAD);
+	CONST(WD_HUGE_PAGE);
+	CONST(WD_NORMAL_PAGE);
 	CONST(TASK_MIX);
 	CONST(TASK_HW);
 	CONST(TASK_INSTR);
@@ -131,12 +153,20 @@ int main(void)
 	CONST(CTX_MODE_SYNC);
 	CONST(CTX_MODE_ASYNC);
 	CONST(CTX_MODE_MAX);
+	CONST(WD_TYPE_V1);
+	CONST(WD_TYPE_V2);
+	CONST(UADK_MEM_AUTO);
+	CONST(UADK_MEM_USER);
+	CONST(UADK_MEM_PROXY);
+	CONST(UADK_MEM_MAX);
 	CONST(SCHED_POLICY_RR);
 	CONST(SCHED_POLICY_NONE);
 	CONST(SCHED_POLICY_SINGLE);
 	CONST(SCHED_POLICY_DEV);
+	CONST(SCHED_POLICY_BUTT);
 	CONST(UACCE_QFRT_MMIO);
 	CONST(UACCE_QFRT_DUS);
+	CONST(UACCE_QFRT_SS);
 	CONST(UACCE_QFRT_MAX);
 	CONST(UACCE_DEV_SVA);
 	CONST(WD_SUCCESS);

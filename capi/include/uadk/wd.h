@@ -33,16 +33,61 @@ typedef unsigned char __u8;
 typedef unsigned int __u32;
 typedef unsigned long long __u64;
 
+/*
+ * Branch hints and element count. A program that already has its own (QEMU has all
+ * three) keeps them; otherwise these are UADK's definitions.
+ */
+#ifndef likely
+#define likely(x)       __builtin_expect(!!(x), 1)
+#endif
+#ifndef unlikely
+#define unlikely(x)     __builtin_expect(!!(x), 0)
+#endif
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(x) (sizeof(x) / sizeof((x)[0]))
+#endif
+
 /* Handles (contexts, sessions, pools) are addresses carried as integers. */
 #define handle_t uintptr_t
 typedef struct wd_dev_mask wd_dev_mask_t;
 
 typedef void (*wd_log)(const char *format, ...);
 
-/* Logging: libwd prints errors to stderr. */
+/*
+ * Logging helpers for callers and drivers: to syslog (facility LOCAL5) by default, to
+ * stderr when WD_NO_LOG is defined before this header.
+ */
+#ifndef WD_NO_LOG
+#define WD_DEBUG(fmt, args...) \
+	do { \
+		openlog("uadk-debug", LOG_CONS | LOG_PID, LOG_LOCAL5); \
+		syslog(LOG_DEBUG, fmt, ##args); \
+	} while (0)
+#define WD_INFO(fmt, args...) \
+	do { \
+		openlog("uadk-info", LOG_CONS | LOG_PID, LOG_LOCAL5); \
+		syslog(LOG_INFO, fmt, ##args); \
+	} while (0)
+#define WD_ERR(fmt, args...) \
+	do { \
+		openlog("uadk-err", LOG_CONS | LOG_PID, LOG_LOCAL5); \
+		syslog(LOG_ERR, fmt, ##args); \
+	} while (0)
+#else
+#define OPEN_LOG(s)
 #define WD_DEBUG(fmt, args...)	fprintf(stderr, fmt, ##args)
 #define WD_INFO(fmt, args...)	fprintf(stderr, fmt, ##args)
 #define WD_ERR(fmt, args...)	fprintf(stderr, fmt, ##args)
+#endif
+
+/* An error line prefixed with the name of the device behind context h_ctx (spaced so
+ * that C++ does not read a literal suffix). */
+#define WD_DEV_ERR(h_ctx, format, args...) \
+	do { \
+		char *dev_name = wd_ctx_get_dev_name(h_ctx); \
+		WD_ERR("%s: " format "\n", dev_name, ##args); \
+	} while (0)
+
 #define WD_CONSOLE printf
 
 /* Status codes: functions return them negated, requests carry them in `status`. */
@@ -127,6 +172,19 @@ struct wd_dev_mask {
 	unsigned int magic;
 };
 
+/* Memory barriers for rings shared with a device. */
+#if defined(__AARCH64_CMODEL_SMALL__) && __AARCH64_CMODEL_SMALL__
+#define dsb(opt)	{ asm volatile("dsb " #opt : : : "memory"); }
+#define rmb()		dsb(ld)
+#define wmb()		dsb(st)
+#define mb()		dsb(sy)
+#else
+#define rmb()		__sync_synchronize()
+#define wmb()		__sync_synchronize()
+#define mb()		__sync_synchronize()
+#endif
+
+/* MMIO accessors: one volatile access each. */
 static inline uint32_t wd_ioread32(void *addr)
 {
 	return *(volatile uint32_t *)addr;
@@ -154,7 +212,7 @@ static inline void *WD_ERR_PTR(uintptr_t error)
 
 static inline long WD_PTR_ERR(const void *ptr)
 {
-	return (long)ptr;
+	return (intptr_t)ptr;
 }
 
 /* Contexts (queues). */

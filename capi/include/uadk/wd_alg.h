@@ -13,11 +13,48 @@
 extern "C" {
 #endif
 
-#ifndef handle_t
 #define handle_t uintptr_t
-#endif
 #define ALG_NAME_SIZE		128
 #define DEV_NAME_LEN		128
+
+/* Auxiliary-vector keys and CPU feature bits that instruction-set drivers probe. */
+#ifndef AT_HWCAP
+# define AT_HWCAP		16
+#endif
+
+#ifndef AT_HWCAP2
+# define AT_HWCAP2		26
+#endif
+
+#if defined(__arm__) || defined(__arm)
+# define HWCAP			AT_HWCAP
+# define HWCAP_NEON		(1 << 12)
+
+# define HWCAP_CE		AT_HWCAP2
+# define HWCAP_CE_AES		(1 << 0)
+# define HWCAP_CE_PMULL		(1 << 1)
+# define HWCAP_CE_SHA1		(1 << 2)
+# define HWCAP_CE_SHA256	(1 << 3)
+#elif defined(__aarch64__)
+# define HWCAP			AT_HWCAP
+# define HWCAP_NEON		(1 << 1)
+
+# define HWCAP_CE		HWCAP
+# define HWCAP_CE_AES		(1 << 3)
+# define HWCAP_CE_PMULL		(1 << 4)
+# define HWCAP_CE_SHA1		(1 << 5)
+# define HWCAP_CE_SHA256	(1 << 6)
+# define HWCAP_CPUID		(1 << 11)
+# define HWCAP_SHA3		(1 << 17)
+# define HWCAP_CE_SM3		(1 << 18)
+# define HWCAP_CE_SM4		(1 << 19)
+# define HWCAP_CE_SHA512	(1 << 21)
+# define HWCAP_SVE		(1 << 22)
+/* Bits of AT_HWCAP2 */
+# define HWCAP2			26
+# define HWCAP2_SVE2		(1 << 1)
+# define HWCAP2_RNG		(1 << 16)
+#endif
 
 /* How a driver computes. */
 enum alg_dev_type {
@@ -68,6 +105,23 @@ void wd_alg_driver_exit(struct wd_alg_driver *drv);
 int wd_alg_driver_send(struct wd_alg_driver *drv, handle_t ctx, void *msg);
 int wd_alg_driver_recv(struct wd_alg_driver *drv, handle_t ctx, void *msg);
 struct wd_alg_list *wd_get_alg_head(void);
+
+#ifdef WD_STATIC_DRV
+/* With drivers linked in statically, their registration is called explicitly. */
+void hisi_sec2_probe(void);
+void hisi_hpre_probe(void);
+void hisi_zip_probe(void);
+void hisi_dae_probe(void);
+void hisi_udma_probe(void);
+void hisi_dae_join_gather_probe(void);
+
+void hisi_sec2_remove(void);
+void hisi_hpre_remove(void);
+void hisi_zip_remove(void);
+void hisi_dae_remove(void);
+void hisi_udma_remove(void);
+void hisi_dae_join_gather_remove(void);
+#endif
 
 #ifdef __cplusplus
 }

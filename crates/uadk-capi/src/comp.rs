@@ -296,7 +296,7 @@ thread_local! {
     static PRIVATE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Walk a datalist into segments of at most `total` bytes in all.
+/// Walk a datalist into segments of exactly `total` bytes in all (None if it is shorter).
 fn segments<'a>(mut l: *const wd_datalist, total: u32) -> Option<Vec<&'a mut [u8]>> {
     let mut out = Vec::new();
     let mut left = total as usize;
@@ -319,7 +319,8 @@ fn segments<'a>(mut l: *const wd_datalist, total: u32) -> Option<Vec<&'a mut [u8
             return None; // a cycle
         }
     }
-    Some(out)
+    // A list shorter than the length the request claims is a bad request, not a short one.
+    (left == 0).then_some(out)
 }
 
 enum Outcome {
@@ -460,9 +461,9 @@ pub extern "C" fn wd_do_comp_sync2(h_sess: handle_t, req: *mut wd_comp_req) -> c
 /// One call of a stream.
 ///
 /// UADK's callers decide that a compression stream ended when `last` is set and all
-/// input was consumed. When the output buffer is too small for the rest of the stream, the
-/// codec may have consumed all input anyway; then one byte is reported unconsumed (and
-/// skipped when the caller offers it again) until the stream has really ended.
+/// input was consumed. So calls before the last sync-flush (nothing stays in the codec),
+/// and when the output buffer fills up with all input taken, one byte is reported
+/// unconsumed (and skipped when the caller offers it again) until the output is out.
 #[no_mangle]
 pub extern "C" fn wd_do_comp_strm(h_sess: handle_t, req: *mut wd_comp_req) -> c_int {
     guard(EINVAL, || {
@@ -492,11 +493,17 @@ pub extern "C" fn wd_do_comp_strm(h_sess: handle_t, req: *mut wd_comp_req) -> c_
             // SAFETY: dst non-NULL (checked), `dst_len` bytes by contract.
             let dst =
                 unsafe { std::slice::from_raw_parts_mut(req.dst as *mut u8, req.dst_len as usize) };
-            let o = match s.stream(&src[held..], dst, req.last != 0) {
+            let comp = s.params().op == OpType::Compress;
+            // Compression calls before the last one sync-flush, as the hardware emits each
+            // request's output: nothing stays inside the codec for a final empty call.
+            let sync = comp && req.last == 0;
+            let o = match s.stream_flush(&src[held..], dst, req.last != 0, sync) {
                 Ok(o) => {
                     let mut consumed = held + o.consumed;
-                    let comp = s.params().op == OpType::Compress;
-                    if comp && req.last != 0 && !o.end && consumed == len && len > 0 {
+                    // Output left inside (the buffer filled up) with all input taken: keep
+                    // one byte back so the caller comes again, instead of concluding.
+                    let full = o.produced == req.dst_len as usize;
+                    if comp && !o.end && consumed == len && len > 0 && (req.last != 0 || full) {
                         consumed -= 1;
                         cs.held.store(1, Ordering::Relaxed);
                     }

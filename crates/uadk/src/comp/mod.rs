@@ -648,6 +648,7 @@ impl Session {
             dst,
             stream: None,
             last: true,
+            sync_flush: false,
         };
         let res = ctx.lock().process(&mut req);
         ctx.stats.record(&res);
@@ -711,6 +712,19 @@ impl Session {
     ///
     /// After a stream ends (or fails), the next call starts a new one.
     pub fn stream(&self, src: &[u8], dst: &mut [u8], last: bool) -> Result<Output> {
+        self.stream_flush(src, dst, last, false)
+    }
+
+    /// [`Session::stream`] with a choice of flush: with `sync_flush`, a compression call
+    /// emits everything for the input it consumed (zlib's `Z_SYNC_FLUSH`), costing a few
+    /// bytes of ratio per call; UADK's hardware behaves this way on every request.
+    pub fn stream_flush(
+        &self,
+        src: &[u8],
+        dst: &mut [u8],
+        last: bool,
+        sync_flush: bool,
+    ) -> Result<Output> {
         if dst.is_empty() {
             return Err(Error::InvalidParam("output buffer is empty".into()));
         }
@@ -736,6 +750,7 @@ impl Session {
             dst: Dst::Flat(dst),
             stream: slot.state.as_mut(),
             last,
+            sync_flush,
         };
         let res = ctx.lock().process(&mut req);
         ctx.stats.record(&res);

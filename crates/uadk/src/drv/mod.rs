@@ -176,6 +176,9 @@ pub struct Request<'a, 'b> {
     pub stream: Option<&'a mut StreamState>,
     /// Last piece of a stream (UADK `req->last`).
     pub last: bool,
+    /// Compression streams: emit all output for the input consumed so far (zlib's
+    /// `Z_SYNC_FLUSH`), as hardware does per request.
+    pub sync_flush: bool,
 }
 
 /// Memory that the caller owns and keeps valid until its async request completes: what
@@ -309,6 +312,7 @@ impl Job {
             dst: self.dst.dst(),
             stream: None,
             last: true,
+            sync_flush: false,
         };
         f(&mut req)
     }

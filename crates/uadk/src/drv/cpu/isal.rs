@@ -134,13 +134,15 @@ impl IsalDeflate {
     }
 
     /// One call of a stream: consume some of `input`, write some output; `last` marks the
-    /// end of the input. Returns (consumed, produced, stream finished). Works with output
-    /// buffers of any size, down to one byte.
+    /// end of the input, `sync` asks for everything consumed to be emitted (a sync flush).
+    /// Returns (consumed, produced, stream finished). Works with output buffers of any
+    /// size, down to one byte.
     pub fn stream(
         &mut self,
         input: &[u8],
         out: &mut [u8],
         last: bool,
+        sync: bool,
     ) -> Result<(usize, usize, bool), IsalError> {
         let avail_in = len32(input.len())?;
         let mut hdr_out = 0;
@@ -156,6 +158,11 @@ impl IsalDeflate {
         let avail_out = len32(out.len())?;
         let s = &mut *self.stream;
         s.end_of_stream = last as u16;
+        s.flush = if sync && !last {
+            isal::SYNC_FLUSH
+        } else {
+            isal::NO_FLUSH
+        } as u16;
         s.next_in = input.as_ptr() as *mut u8;
         s.avail_in = avail_in;
         s.next_out = out.as_mut_ptr();
@@ -381,7 +388,7 @@ mod tests {
                 loop {
                     let end = (i + ic).min(input.len());
                     let (used, made, done) = c
-                        .stream(&input[i..end], &mut buf, end == input.len())
+                        .stream(&input[i..end], &mut buf, end == input.len(), ic % 2 == 1)
                         .unwrap();
                     i += used;
                     z.extend_from_slice(&buf[..made]);

@@ -261,7 +261,7 @@ impl Engine {
                     "stream mode takes flat buffers only".into(),
                 ));
             };
-            return st.run(input, out, req.last);
+            return st.run(input, out, req.last, req.sync_flush);
         }
         let input = req.src.contiguous(&mut self.scratch_in);
         let (produced, consumed) = match &mut req.dst {
@@ -448,11 +448,11 @@ impl CpuStream {
         }
     }
 
-    fn run(&mut self, input: &[u8], out: &mut [u8], last: bool) -> Result<Output> {
+    fn run(&mut self, input: &[u8], out: &mut [u8], last: bool, sync: bool) -> Result<Output> {
         match self {
             CpuStream::Isal(c, ..) => {
                 let (consumed, produced, end) = c
-                    .stream(input, out, last)
+                    .stream(input, out, last, sync)
                     .map_err(|e| isal_err(e, out.len()))?;
                 Ok(Output {
                     consumed,
@@ -464,6 +464,8 @@ impl CpuStream {
                 let (i0, o0) = (c.total_in(), c.total_out());
                 let flush = if last {
                     FlushCompress::Finish
+                } else if sync {
+                    FlushCompress::Sync
                 } else {
                     FlushCompress::None
                 };
@@ -530,6 +532,7 @@ mod tests {
             dst: Dst::Flat(&mut out),
             stream: None,
             last: true,
+            sync_flush: false,
         };
         let o = e.run(&mut req)?;
         out.truncate(o.produced);
