@@ -42,6 +42,10 @@ pub enum Error {
     Busy,
     /// An operating-system call failed.
     Io(String),
+    /// The accelerator reported an error or went away (UADK `-WD_HW_EACCESS`).
+    Hardware(String),
+    /// The accelerator did not complete a request in time (UADK `-WD_ETIMEDOUT`).
+    Timeout(String),
 }
 
 /// Result alias used throughout the crate.
@@ -63,6 +67,8 @@ impl Error {
             Error::NoDevice(_) => -WD_ENODEV,
             Error::Busy => -WD_EBUSY,
             Error::Io(_) => -WD_EIO,
+            Error::Hardware(_) => -WD_HW_EACCESS,
+            Error::Timeout(_) => -WD_ETIMEDOUT,
         }
     }
 
@@ -76,6 +82,12 @@ impl Error {
             Error::OutputTooSmall { .. } => WD_OUT_EPARA as u32,
             other => (-other.wd_code()) as u32,
         }
+    }
+
+    /// True when the device failed the request (not the caller or the data): the framework
+    /// may run it again elsewhere.
+    pub fn is_device_fault(&self) -> bool {
+        matches!(self, Error::Hardware(_) | Error::Timeout(_))
     }
 
     /// True when the error is about the compressed data rather than the call.
@@ -109,6 +121,8 @@ impl fmt::Display for Error {
             Error::NoDevice(m) => write!(f, "no accelerator device: {m}"),
             Error::Busy => write!(f, "queue is full, poll and retry"),
             Error::Io(m) => write!(f, "I/O error: {m}"),
+            Error::Hardware(m) => write!(f, "accelerator error: {m}"),
+            Error::Timeout(m) => write!(f, "accelerator timed out: {m}"),
         }
     }
 }

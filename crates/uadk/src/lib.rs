@@ -5,7 +5,9 @@
 //!   and `std::io` adapters ([`Encoder`], [`Decoder`]);
 //! - [`sched`]: which context serves a request;
 //! - [`wd`]: the framework: task and context types, environment, NUMA, counters;
-//! - [`drv`]: drivers; [`drv::cpu`] is the CPU engine, the embedded default.
+//! - [`drv`]: drivers; [`drv::cpu`] is the CPU engine, the embedded default, and
+//!   [`drv::hisi`] the HiSilicon ZIP driver over [`uacce`] queues;
+//! - [`model`]: a software model of ZIP devices for machines without one.
 //!
 //! ```
 //! use uadk::{Alg, Comp, CompConfig, Level, OpType, SessionSetup};
@@ -23,7 +25,9 @@
 pub mod comp;
 pub mod drv;
 pub mod error;
+pub mod model;
 pub mod sched;
+pub mod uacce;
 pub mod wd;
 
 pub use comp::io::{Decoder, Encoder};

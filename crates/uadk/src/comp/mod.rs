@@ -49,6 +49,9 @@ pub struct CompConfig {
     pub epoll: bool,
     /// Fail instead of falling back to the CPU engine when `TaskType::Hw` finds no hardware.
     pub hw_strict: bool,
+    /// How long a hardware request may take before its queue is declared hung
+    /// (`None`: the driver's default, see `UADK_HW_TIMEOUT_MS`).
+    pub hw_timeout: Option<Duration>,
 }
 
 impl Default for CompConfig {
@@ -85,6 +88,7 @@ impl CompConfig {
             poll_threads: Vec::new(),
             epoll: false,
             hw_strict: false,
+            hw_timeout: None,
         }
     }
 
@@ -143,6 +147,12 @@ impl CompConfig {
         self
     }
 
+    /// Give hardware requests this long before their queue is declared hung.
+    pub fn hw_timeout(mut self, t: Duration) -> Self {
+        self.hw_timeout = Some(t);
+        self
+    }
+
     /// Run `n` poll threads on the first node (0 runs none).
     pub fn poll_threads(mut self, n: u32) -> Self {
         self.poll_threads = if n == 0 {
@@ -184,8 +194,40 @@ pub struct CtxInfo {
     pub pending: usize,
 }
 
+/// The CPU engine standing by to finish requests a device failed.
+struct Fallback {
+    driver: drv::cpu::CpuDriver,
+    notify: Arc<Notify>,
+    ctxs: Mutex<[Option<Box<dyn DriverCtx>>; 2]>,
+}
+
+impl Fallback {
+    fn process(&self, req: &mut Request<'_, '_>) -> Result<Output> {
+        let i = match req.params.op {
+            OpType::Compress => 0,
+            OpType::Decompress => 1,
+        };
+        let mut ctxs = self.ctxs.lock().unwrap_or_else(|e| e.into_inner());
+        if ctxs[i].is_none() {
+            let spec = CtxSpec {
+                node: 0,
+                mode: CtxMode::Sync,
+                op: req.params.op,
+            };
+            ctxs[i] = Some(self.driver.alloc_ctx(spec, self.notify.clone())?);
+        }
+        match ctxs[i].as_mut() {
+            Some(c) => c.process(req),
+            None => Err(Error::NoContext("CPU fallback".into())),
+        }
+    }
+}
+
 struct Inner {
     driver: Arc<dyn Driver>,
+    fallback: Option<Fallback>,
+    /// Async requests finished outside any context (by the fallback), awaiting poll.
+    ready: Mutex<std::collections::VecDeque<(Job, Result<Output>)>>,
     ctxs: Vec<Ctx>,
     async_ctxs: Vec<usize>,
     sched: Box<dyn Scheduler>,
@@ -274,7 +316,15 @@ impl Comp {
     /// Initialise: choose the driver, allocate contexts, build the scheduler, start pollers.
     pub fn new(config: CompConfig) -> Result<Comp> {
         let driver = choose_driver(&config, &drv::registry())?;
+        if let Some(t) = config.hw_timeout {
+            driver.set_timeout(t);
+        }
         let notify = Arc::new(Notify::default());
+        let fallback = (driver.task_type() == TaskType::Hw).then(|| Fallback {
+            driver: drv::cpu::CpuDriver::new(),
+            notify: notify.clone(),
+            ctxs: Mutex::new([None, None]),
+        });
         let mut ctxs = Vec::new();
         let mut specs: Vec<CtxSpec> = config.ctx_list.clone().unwrap_or_default();
         if config.ctx_list.is_none() {
@@ -311,6 +361,8 @@ impl Comp {
             .collect();
         let inner = Arc::new(Inner {
             driver,
+            fallback,
+            ready: Mutex::new(Default::default()),
             ctxs,
             async_ctxs,
             sched: Box::new(RrScheduler::new(config.policy, &layout)),
@@ -377,11 +429,18 @@ impl Comp {
 
     /// Async requests submitted and not yet reaped, over all contexts.
     pub fn pending(&self) -> usize {
-        self.inner
-            .async_ctxs
-            .iter()
-            .map(|&i| self.inner.ctxs[i].lock().pending())
-            .sum()
+        self.inner.ready_len()
+            + self
+                .inner
+                .async_ctxs
+                .iter()
+                .map(|&i| self.inner.ctxs[i].lock().pending())
+                .sum::<usize>()
+    }
+
+    /// What the driver drives, one line per device (empty for the CPU engine).
+    pub fn devices(&self) -> Vec<String> {
+        self.inner.driver.describe()
     }
 
     /// Name of the driver serving this instance.
@@ -447,15 +506,39 @@ impl Inner {
         Ok(())
     }
 
+    fn ready_len(&self) -> usize {
+        self.ready.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Run the callbacks of requests the fallback finished.
+    fn reap_ready(&self, max: u32) -> u32 {
+        let mut n = 0;
+        while n < max {
+            let item = self
+                .ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop_front();
+            let Some((job, res)) = item else { break };
+            job.complete(res);
+            n += 1;
+        }
+        n
+    }
+
     /// Reap from async contexts (of one node, or all), starting at a rotating cursor.
     fn poll_some(&self, node: Option<u32>, expected: u32) -> u32 {
         let want = limit(expected);
+        let mut got = if self.fallback.is_some() {
+            self.reap_ready(want)
+        } else {
+            0
+        };
         let n = self.async_ctxs.len();
-        if n == 0 {
-            return 0;
+        if n == 0 || got >= want {
+            return got;
         }
         let start = self.poll_cursor.fetch_add(1, Ordering::Relaxed);
-        let mut got = 0;
         for k in 0..n {
             let idx = self.async_ctxs[(start + k) % n];
             if node.is_some_and(|nd| self.ctxs[idx].spec.node != nd) {
@@ -474,8 +557,16 @@ impl Inner {
         let mut n = 0;
         while n < max {
             // The queue lock is released before the callback runs: it may submit again.
-            let Some((job, res)) = ctx.lock().reap() else {
+            let Some((mut job, res)) = ctx.lock().reap() else {
                 break;
+            };
+            let res = match (res, &self.fallback) {
+                (Err(e), Some(fb)) if e.is_device_fault() => {
+                    ctx.stats.record_fault(&e);
+                    ctx.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
+                    job.run_with(|req| fb.process(req))
+                }
+                (r, _) => r,
             };
             ctx.stats.record(&res);
             job.complete(res);
@@ -517,6 +608,7 @@ impl Drop for Inner {
             }
         }
         // Reap everything still in flight so each callback runs exactly once.
+        self.reap_ready(u32::MAX);
         for &idx in &self.async_ctxs {
             while self.ctxs[idx].lock().pending() > 0 {
                 if self.reap_ctx(idx, u32::MAX) == 0 {
@@ -631,7 +723,7 @@ impl Session {
         }
     }
 
-    fn run_sync(&self, src: Src<'_>, dst: Dst<'_, '_>) -> Result<Output> {
+    fn run_sync(&self, src: Src<'_>, mut dst: Dst<'_, '_>) -> Result<Output> {
         if dst.is_empty() {
             return Err(Error::InvalidParam("output buffer is empty".into()));
         }
@@ -640,6 +732,13 @@ impl Session {
             .sched
             .pick(&self.key, CtxMode::Sync)
             .ok_or_else(|| no_ctx(CtxMode::Sync, self.params.op))?;
+        match self.send_sync(idx, src, dst.reborrow()) {
+            Err(e) if e.is_device_fault() => self.recover(idx, src, dst, e),
+            r => r,
+        }
+    }
+
+    fn send_sync(&self, idx: usize, src: Src<'_>, dst: Dst<'_, '_>) -> Result<Output> {
         let ctx = &self.comp.ctxs[idx];
         ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
         let mut req = Request {
@@ -651,8 +750,49 @@ impl Session {
             sync_flush: false,
         };
         let res = ctx.lock().process(&mut req);
-        ctx.stats.record(&res);
+        match &res {
+            Err(e) if e.is_device_fault() => ctx.stats.record_fault(e),
+            _ => ctx.stats.record(&res),
+        }
         res
+    }
+
+    /// A device failed a block request: send it once more on another context, then
+    /// hand it to the CPU engine. The caller sees one result either way.
+    fn recover(
+        &self,
+        failed: usize,
+        src: Src<'_>,
+        mut dst: Dst<'_, '_>,
+        e: Error,
+    ) -> Result<Output> {
+        let other = (0..2)
+            .filter_map(|_| self.comp.sched.pick(&self.key, CtxMode::Sync))
+            .find(|&j| j != failed);
+        if let Some(j) = other {
+            self.comp.ctxs[j]
+                .stats
+                .retries
+                .fetch_add(1, Ordering::Relaxed);
+            match self.send_sync(j, src, dst.reborrow()) {
+                Err(e2) if e2.is_device_fault() => {}
+                r => return r,
+            }
+        }
+        let Some(fb) = &self.comp.fallback else {
+            return Err(e);
+        };
+        let ctx = &self.comp.ctxs[failed];
+        ctx.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
+        let mut req = Request {
+            params: self.params,
+            src,
+            dst,
+            stream: None,
+            last: true,
+            sync_flush: false,
+        };
+        fb.process(&mut req)
     }
 
     /// Sync block request: all of `src` into `dst` as one complete stream (compress) or
@@ -841,26 +981,69 @@ impl Session {
         let Some(idx) = self.comp.sched.pick(&self.key, CtxMode::Async) else {
             return fail(no_ctx(CtxMode::Async, self.params.op), src, dst);
         };
-        let ctx = &self.comp.ctxs[idx];
         let job = Job {
             params: self.params,
             src,
             dst,
             callback,
         };
-        let r = ctx.lock().submit(job);
-        match r {
-            Ok(()) => {
-                ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
-                Ok(())
+        let mut res = self.submit_on(idx, job);
+        if let Err((e, job)) = res {
+            if !e.is_device_fault() {
+                return fail(e, job.src, job.dst);
             }
-            Err((error, job)) => {
-                if error == Error::Busy {
-                    ctx.stats.busy.fetch_add(1, Ordering::Relaxed);
+            // The context's device failed: try another context, then the CPU engine.
+            let other = (0..2)
+                .filter_map(|_| self.comp.sched.pick(&self.key, CtxMode::Async))
+                .find(|&j| j != idx);
+            res = match other {
+                Some(j) => {
+                    self.comp.ctxs[j]
+                        .stats
+                        .retries
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.submit_on(j, job)
                 }
-                fail(error, job.src, job.dst)
+                None => Err((e, job)),
+            };
+            if let Err((e, mut job)) = res {
+                let Some(fb) = &self.comp.fallback else {
+                    return fail(e, job.src, job.dst);
+                };
+                if !e.is_device_fault() {
+                    return fail(e, job.src, job.dst);
+                }
+                self.comp.ctxs[idx]
+                    .stats
+                    .fallbacks
+                    .fetch_add(1, Ordering::Relaxed);
+                let r = job.run_with(|req| fb.process(req));
+                self.comp
+                    .ready
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push_back((job, r));
+                self.comp.notify.signal();
+                return Ok(());
             }
         }
+        Ok(())
+    }
+
+    fn submit_on(&self, idx: usize, job: Job) -> std::result::Result<(), (Error, Job)> {
+        let ctx = &self.comp.ctxs[idx];
+        let r = ctx.lock().submit(job);
+        match &r {
+            Ok(()) => {
+                ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err((Error::Busy, _)) => {
+                ctx.stats.busy.fetch_add(1, Ordering::Relaxed);
+            }
+            Err((e, _)) if e.is_device_fault() => ctx.stats.record_fault(e),
+            Err(_) => {}
+        }
+        r
     }
 
     /// Async block request as a `Future` of its [`drv::Completion`]. Without poll threads,

@@ -6,6 +6,7 @@
 //! in parallel.
 
 pub mod cpu;
+pub mod hisi;
 
 use crate::comp::{Alg, Output, ReqParams};
 use crate::error::{Error, Result};
@@ -45,6 +46,12 @@ pub trait Driver: Send + Sync {
     fn new_stream(&self, params: &ReqParams) -> Result<StreamState>;
     /// Make a stream state ready for a new stream, reusing its memory where it can.
     fn reset_stream(&self, params: &ReqParams, state: &mut StreamState) -> Result<()>;
+    /// How long a request may take before the driver gives up on its queue.
+    fn set_timeout(&self, _timeout: Duration) {}
+    /// One line per device the driver drives, for listings.
+    fn describe(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The shape of a request, for [`Driver::check`].
@@ -159,6 +166,17 @@ impl Dst<'_, '_> {
             Dst::Flat(b) => put(b),
             Dst::List(l) => l.iter_mut().for_each(|s| put(s)),
             Dst::Vecs(l) => l.iter_mut().for_each(|s| put(s)),
+        }
+    }
+}
+
+impl<'b> Dst<'_, 'b> {
+    /// A shorter-lived view of the same buffers.
+    pub fn reborrow(&mut self) -> Dst<'_, 'b> {
+        match self {
+            Dst::Flat(b) => Dst::Flat(b),
+            Dst::List(l) => Dst::List(l),
+            Dst::Vecs(v) => Dst::Vecs(v),
         }
     }
 }
@@ -364,7 +382,10 @@ impl Notify {
 
 /// Every driver this build knows, highest priority first.
 pub fn registry() -> Vec<Arc<dyn Driver>> {
-    let mut v: Vec<Arc<dyn Driver>> = vec![Arc::new(cpu::CpuDriver::new())];
+    let mut v: Vec<Arc<dyn Driver>> = vec![
+        Arc::new(cpu::CpuDriver::new()),
+        Arc::new(hisi::HisiZipDriver::new()),
+    ];
     v.sort_by_key(|d| std::cmp::Reverse(d.priority()));
     v
 }

@@ -108,9 +108,25 @@ pub struct CtxStats {
     pub bytes_in: AtomicU64,
     /// Output bytes.
     pub bytes_out: AtomicU64,
+    /// Requests the device failed (error status, bad completion, device gone).
+    pub hw_errors: AtomicU64,
+    /// Requests the device did not complete in time.
+    pub timeouts: AtomicU64,
+    /// Failed requests sent again on another context.
+    pub retries: AtomicU64,
+    /// Failed requests finished by the CPU engine instead.
+    pub fallbacks: AtomicU64,
 }
 
 impl CtxStats {
+    /// Count a request the device failed.
+    pub fn record_fault(&self, e: &crate::Error) {
+        match e {
+            crate::Error::Timeout(_) => self.timeouts.fetch_add(1, Ordering::Relaxed),
+            _ => self.hw_errors.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+
     /// Count one finished request.
     pub fn record(&self, res: &Result<crate::comp::Output>) {
         match res {
@@ -136,6 +152,10 @@ impl CtxStats {
             busy: self.busy.load(Ordering::Relaxed),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
+            hw_errors: self.hw_errors.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            fallbacks: self.fallbacks.load(Ordering::Relaxed),
         }
     }
 }
@@ -155,4 +175,12 @@ pub struct CtxStatsSnapshot {
     pub bytes_in: u64,
     /// Output bytes.
     pub bytes_out: u64,
+    /// Requests the device failed.
+    pub hw_errors: u64,
+    /// Requests the device did not complete in time.
+    pub timeouts: u64,
+    /// Failed requests sent again on another context.
+    pub retries: u64,
+    /// Failed requests finished by the CPU engine.
+    pub fallbacks: u64,
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use uadk::{Alg, Comp, CompConfig, CtxMode, Level, OpType, Session, SessionSetup, WindowSize};
 
@@ -115,3 +117,55 @@ pub fn stream_all(
 
 pub const DEFLATE_ALGS: [Alg; 3] = [Alg::Deflate, Alg::Zlib, Alg::Gzip];
 pub const CPU_ALGS: [Alg; 4] = [Alg::Deflate, Alg::Zlib, Alg::Gzip, Alg::Lz4];
+
+/// Run a command with `input` on stdin; return stdout, panicking with stderr on failure.
+pub fn pipe(cmd: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd} (.ci/run installs it): {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let data = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&data);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+pub fn wbits(alg: Alg) -> i32 {
+    match alg {
+        Alg::Deflate => -15,
+        Alg::Zlib => 15,
+        _ => 31,
+    }
+}
+
+pub fn py_inflate(alg: Alg, data: &[u8]) -> Vec<u8> {
+    let script = format!(
+        "import sys,zlib\nd=zlib.decompressobj({})\nout=d.decompress(sys.stdin.buffer.read())\nassert d.eof, 'stream not finished'\nsys.stdout.buffer.write(out)",
+        wbits(alg)
+    );
+    pipe("python3", &["-c", &script], data)
+}
+
+pub fn py_deflate(alg: Alg, level: i32, window_bits: i32, data: &[u8]) -> Vec<u8> {
+    let w = match alg {
+        Alg::Deflate => -window_bits,
+        Alg::Zlib => window_bits,
+        _ => window_bits + 16,
+    };
+    let script = format!(
+        "import sys,zlib\nc=zlib.compressobj({level},zlib.DEFLATED,{w})\ndata=sys.stdin.buffer.read()\nout=b''.join(c.compress(data[i:i+1000]) for i in range(0,len(data),1000))+c.flush()\nsys.stdout.buffer.write(out)"
+    );
+    pipe("python3", &["-c", &script], data)
+}

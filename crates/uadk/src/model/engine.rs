@@ -1,0 +1,642 @@
+//! The modelled ZIP engine: what one hardware queue does with the SQEs it is given.
+//!
+//! The engine reads input and writes output through the addresses in the SQE (shared
+//! virtual addressing: the process's own pointers), writes lengths, status, checksum and
+//! stream-context words back into the SQE, and posts a CQE naming the SQ slot.
+
+use crate::drv::hisi::fmt::{self, ctx_st, dw, hw_alg, status, Flush, ZipSqe};
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
+/// State of one stream, which real hardware keeps in the stream context buffer. The
+/// model keeps it in a table keyed by that buffer's address.
+enum StreamEngine {
+    Comp {
+        c: Compress,
+        bits: u8,
+    },
+    Decomp {
+        d: Decompress,
+        /// Trailer bytes collected after the last deflate block.
+        trailer: Vec<u8>,
+        body_done: bool,
+        ended: bool,
+    },
+}
+
+fn streams() -> &'static Mutex<HashMap<u64, StreamEngine>> {
+    static S: OnceLock<Mutex<HashMap<u64, StreamEngine>>> = OnceLock::new();
+    S.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Forget the stream whose context buffer is at `addr` (the buffer is being freed).
+pub fn forget_stream(addr: u64) {
+    if STREAMS_USED.get().is_some() {
+        streams()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&addr);
+    }
+}
+
+static STREAMS_USED: OnceLock<()> = OnceLock::new();
+
+/// Window bits for a window code: the largest power of two that fits the window.
+fn window_bits(code: u32) -> u8 {
+    match code {
+        0 => 12,
+        1 => 13,
+        2 | 3 => 14,
+        _ => 15,
+    }
+}
+
+/// Per-queue scratch: reused buffers and stateless codecs.
+pub struct Engine {
+    input: Vec<u8>,
+    output: Vec<u8>,
+    comp: Vec<Option<Compress>>,
+    decomp: Option<Decompress>,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+/// What one SQE asked for.
+struct Outcome {
+    consumed: u32,
+    produced: u32,
+    status: u32,
+    last_block: bool,
+    ctx_state: u32,
+}
+
+impl Outcome {
+    fn fail(st: u32) -> Outcome {
+        Outcome {
+            consumed: 0,
+            produced: 0,
+            status: st,
+            last_block: false,
+            ctx_state: 0,
+        }
+    }
+}
+
+enum Check {
+    Adler(adler2::Adler32),
+    Crc(crc32fast::Hasher, u32),
+    None,
+}
+
+impl Check {
+    fn start(alg: u32, new: bool, sqe: &ZipSqe) -> Check {
+        let (isize, sum) = (sqe.w[dw::ISIZE], sqe.w[dw::CHECKSUM]);
+        match alg {
+            hw_alg::ZLIB if new => Check::Adler(adler2::Adler32::new()),
+            hw_alg::ZLIB => Check::Adler(adler2::Adler32::from_checksum(sum)),
+            hw_alg::GZIP if new => Check::Crc(crc32fast::Hasher::new(), 0),
+            hw_alg::GZIP => Check::Crc(crc32fast::Hasher::new_with_initial(sum), isize),
+            _ => Check::None,
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Check::Adler(a) => a.write_slice(data),
+            Check::Crc(c, n) => {
+                c.update(data);
+                *n = n.wrapping_add(data.len() as u32);
+            }
+            Check::None => {}
+        }
+    }
+
+    /// (isize, checksum) as the SQE reports them.
+    fn words(&self) -> (u32, u32) {
+        match self {
+            Check::Adler(a) => (0, a.checksum()),
+            Check::Crc(c, n) => (*n, c.clone().finalize()),
+            Check::None => (0, 0),
+        }
+    }
+
+    fn trailer(&self) -> Vec<u8> {
+        match self {
+            Check::Adler(a) => a.checksum().to_be_bytes().to_vec(),
+            Check::Crc(c, n) => {
+                let mut t = c.clone().finalize().to_le_bytes().to_vec();
+                t.extend_from_slice(&n.to_le_bytes());
+                t
+            }
+            Check::None => Vec::new(),
+        }
+    }
+
+    fn trailer_len(alg: u32) -> usize {
+        match alg {
+            hw_alg::ZLIB => 4,
+            hw_alg::GZIP => 8,
+            _ => 0,
+        }
+    }
+}
+
+/// Read `len` bytes at `addr`, walking a hardware SGL when `sgl` is set.
+///
+/// # Safety
+/// The addresses must be valid for reads of the lengths they carry (the SVA contract).
+unsafe fn gather(addr: u64, len: usize, sgl: bool, skip: usize, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    if len == 0 {
+        return true;
+    }
+    if !sgl {
+        // SAFETY: the caller's contract.
+        out.extend_from_slice(unsafe { std::slice::from_raw_parts(addr as *const u8, len) });
+        return true;
+    }
+    let mut skip = skip;
+    let mut sgl_addr = addr;
+    let mut guard = 0;
+    while sgl_addr != 0 && out.len() < len && guard < 1 << 16 {
+        guard += 1;
+        let p = sgl_addr as *const u8;
+        // SAFETY: a hardware SGL header and its entries, valid by the SVA contract.
+        let (next, n) = unsafe {
+            (
+                (p.add(fmt::sgl::NEXT_DMA) as *const u64).read_unaligned(),
+                (p.add(fmt::sgl::ENTRY_SUM_IN_SGL) as *const u16).read_unaligned() as usize,
+            )
+        };
+        for i in 0..n.min(fmt::SGE_PER_SGL) {
+            // SAFETY: entry i of this SGL.
+            let (buf, blen) = unsafe {
+                let e = p.add(fmt::SGL_HDR_SIZE + i * fmt::SGE_SIZE);
+                (
+                    (e.add(fmt::sgl::SGE_BUFF) as *const u64).read_unaligned(),
+                    (e.add(fmt::sgl::SGE_LEN) as *const u32).read_unaligned() as usize,
+                )
+            };
+            if skip >= blen {
+                skip -= blen;
+                continue;
+            }
+            let take = (blen - skip).min(len - out.len());
+            // SAFETY: the entry's buffer, valid for `blen` bytes.
+            out.extend_from_slice(unsafe {
+                std::slice::from_raw_parts((buf as *const u8).add(skip), take)
+            });
+            skip = 0;
+            if out.len() == len {
+                break;
+            }
+        }
+        sgl_addr = next;
+    }
+    out.len() == len
+}
+
+/// Write `data` at `addr`, walking a hardware SGL when `sgl` is set.
+///
+/// # Safety
+/// The addresses must be valid for writes of the lengths they carry (the SVA contract).
+unsafe fn scatter(addr: u64, data: &[u8], sgl: bool, skip: usize) -> bool {
+    if data.is_empty() {
+        return true;
+    }
+    if !sgl {
+        // SAFETY: the caller's contract.
+        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len()) };
+        return true;
+    }
+    let mut rest = data;
+    let mut skip = skip;
+    let mut sgl_addr = addr;
+    let mut guard = 0;
+    while sgl_addr != 0 && !rest.is_empty() && guard < 1 << 16 {
+        guard += 1;
+        let p = sgl_addr as *const u8;
+        // SAFETY: as in `gather`.
+        let (next, n) = unsafe {
+            (
+                (p.add(fmt::sgl::NEXT_DMA) as *const u64).read_unaligned(),
+                (p.add(fmt::sgl::ENTRY_SUM_IN_SGL) as *const u16).read_unaligned() as usize,
+            )
+        };
+        for i in 0..n.min(fmt::SGE_PER_SGL) {
+            // SAFETY: as in `gather`.
+            let (buf, blen) = unsafe {
+                let e = p.add(fmt::SGL_HDR_SIZE + i * fmt::SGE_SIZE);
+                (
+                    (e.add(fmt::sgl::SGE_BUFF) as *const u64).read_unaligned(),
+                    (e.add(fmt::sgl::SGE_LEN) as *const u32).read_unaligned() as usize,
+                )
+            };
+            if skip >= blen {
+                skip -= blen;
+                continue;
+            }
+            let take = (blen - skip).min(rest.len());
+            // SAFETY: the entry's buffer, valid for writes of `blen` bytes.
+            unsafe {
+                std::ptr::copy_nonoverlapping(rest.as_ptr(), (buf as *mut u8).add(skip), take)
+            };
+            rest = &rest[take..];
+            skip = 0;
+            if rest.is_empty() {
+                break;
+            }
+        }
+        sgl_addr = next;
+    }
+    rest.is_empty()
+}
+
+impl Engine {
+    /// Fresh scratch.
+    pub fn new() -> Engine {
+        Engine {
+            input: Vec::new(),
+            output: Vec::new(),
+            comp: (0..4).map(|_| None).collect(),
+            decomp: None,
+        }
+    }
+
+    /// Execute one SQE in place.
+    ///
+    /// # Safety
+    /// The SQE's addresses must be valid as the SVA contract says: input readable, output
+    /// writable, for the lengths the SQE gives, until the CQE is posted.
+    pub unsafe fn execute(&mut self, sqe: &mut ZipSqe, qc_type: u16) {
+        let in_len = sqe.w[dw::INPUT_DATA_LENGTH] as usize;
+        let out_len = sqe.w[dw::DEST_AVAIL_OUT] as usize;
+        let (src_skip, dst_skip) = sqe.sgl_skip();
+        let sgl = sqe.is_sgl();
+        let alg = sqe.alg();
+        let new = sqe.stream_new();
+        let mut check = Check::start(alg, new || !sqe.stateful(), sqe);
+        let mut input = std::mem::take(&mut self.input);
+        let mut output = std::mem::take(&mut self.output);
+        // SAFETY: the caller's contract.
+        let outcome = if in_len > fmt::HZ_MAX_SIZE
+            || out_len > fmt::HZ_MAX_SIZE
+            || !unsafe { gather(sqe.src(), in_len, sgl, src_skip as usize, &mut input) }
+        {
+            Outcome::fail(status::ENGINE_FAULT)
+        } else {
+            output.clear();
+            let flush = sqe.flush();
+            match (alg, qc_type, sqe.stateful()) {
+                (hw_alg::DEFLATE | hw_alg::ZLIB | hw_alg::GZIP, 0, false) => {
+                    self.deflate_block(sqe.window(), &input, &mut output, &mut check, alg)
+                }
+                (hw_alg::DEFLATE | hw_alg::ZLIB | hw_alg::GZIP, 0, true) => {
+                    deflate_stream(sqe, new, flush, &input, &mut output, &mut check, alg)
+                }
+                (hw_alg::DEFLATE | hw_alg::ZLIB | hw_alg::GZIP, 1, false) => {
+                    self.inflate_block(&input, &mut output, out_len, &mut check, alg)
+                }
+                (hw_alg::DEFLATE | hw_alg::ZLIB | hw_alg::GZIP, 1, true) => {
+                    inflate_stream(sqe, new, &input, &mut output, out_len, &mut check, alg)
+                }
+                (hw_alg::LZ4, 0, false) => {
+                    output.resize(lz4_flex::block::get_maximum_output_size(input.len()), 0);
+                    match lz4_flex::block::compress_into(&input, &mut output) {
+                        Ok(n) => {
+                            output.truncate(n);
+                            Outcome {
+                                consumed: input.len() as u32,
+                                produced: n as u32,
+                                status: status::OK,
+                                last_block: true,
+                                ctx_state: 0,
+                            }
+                        }
+                        Err(_) => Outcome::fail(status::ENGINE_FAULT),
+                    }
+                }
+                _ => Outcome::fail(status::ENGINE_FAULT),
+            }
+        };
+        let mut outcome = outcome;
+        if outcome.status == status::OK || outcome.status == status::DECOMP_END {
+            if output.len() > out_len {
+                outcome = Outcome::fail(status::DSTLEN_OUT);
+            } else if !unsafe { scatter(sqe.dst(), &output, sgl, dst_skip as usize) } {
+                outcome = Outcome::fail(status::ENGINE_FAULT);
+            } else {
+                outcome.produced = output.len() as u32;
+            }
+        }
+        let (isize, sum) = check.words();
+        sqe.w[dw::CONSUMED] = outcome.consumed;
+        sqe.w[dw::PRODUCED] = outcome.produced;
+        sqe.w[dw::STATUS] = outcome.status
+            | if outcome.last_block {
+                status::LSTBLK
+            } else {
+                0
+            };
+        sqe.w[dw::CTX_DW0] = (sqe.w[dw::CTX_DW0] & !ctx_st::MASK) | outcome.ctx_state;
+        sqe.w[dw::ISIZE] = isize;
+        sqe.w[dw::CHECKSUM] = sum;
+        self.input = input;
+        self.output = output;
+    }
+
+    fn deflate_block(
+        &mut self,
+        wcode: u32,
+        input: &[u8],
+        output: &mut Vec<u8>,
+        check: &mut Check,
+        alg: u32,
+    ) -> Outcome {
+        let bits = window_bits(wcode);
+        let c = self.comp[(bits - 12) as usize].get_or_insert_with(|| {
+            Compress::new_with_window_bits(Compression::new(2), false, bits)
+        });
+        c.reset();
+        check.update(input);
+        output.reserve(input.len() + input.len() / 8 + 64);
+        loop {
+            if output.len() == output.capacity() {
+                output.reserve(output.capacity().max(1024));
+            }
+            let before = c.total_in() as usize;
+            match c.compress_vec(&input[before..], output, FlushCompress::Finish) {
+                Ok(Status::StreamEnd) => break,
+                Ok(_) => {}
+                Err(_) => return Outcome::fail(status::ENGINE_FAULT),
+            }
+        }
+        output.extend_from_slice(&check.trailer());
+        let _ = alg;
+        Outcome {
+            consumed: input.len() as u32,
+            produced: output.len() as u32,
+            status: status::OK,
+            last_block: true,
+            ctx_state: 0,
+        }
+    }
+
+    fn inflate_block(
+        &mut self,
+        input: &[u8],
+        output: &mut Vec<u8>,
+        out_len: usize,
+        check: &mut Check,
+        alg: u32,
+    ) -> Outcome {
+        let d = self.decomp.get_or_insert_with(|| Decompress::new(false));
+        d.reset(false);
+        output.clear();
+        output.resize(out_len, 0);
+        let r = d.decompress(input, output, FlushDecompress::Finish);
+        output.truncate(d.total_out() as usize);
+        let consumed = d.total_in() as usize;
+        match r {
+            Err(_) => Outcome::fail(status::BAD_DATA),
+            Ok(Status::StreamEnd) => {
+                check.update(output);
+                let tl = Check::trailer_len(alg);
+                let rest = &input[consumed..];
+                if rest.len() < tl {
+                    // The body ended but the trailer did not arrive: a truncated stream.
+                    return Outcome {
+                        consumed: input.len() as u32,
+                        produced: output.len() as u32,
+                        status: status::OK,
+                        last_block: false,
+                        ctx_state: ctx_st::DECOMP_BLK_NOSTART,
+                    };
+                }
+                if rest[..tl] != check.trailer()[..] {
+                    return Outcome::fail(status::CRC_ERR);
+                }
+                Outcome {
+                    consumed: (consumed + tl) as u32,
+                    produced: output.len() as u32,
+                    status: status::DECOMP_END,
+                    last_block: true,
+                    ctx_state: 0,
+                }
+            }
+            Ok(_) => {
+                check.update(output);
+                let st = if output.len() >= out_len {
+                    ctx_st::DECOMPING_NO_SPACE
+                } else {
+                    ctx_st::DECOMP_BLK_NOSTART
+                };
+                Outcome {
+                    consumed: consumed as u32,
+                    produced: output.len() as u32,
+                    status: status::OK,
+                    last_block: false,
+                    ctx_state: st,
+                }
+            }
+        }
+    }
+}
+
+fn with_stream<R>(f: impl FnOnce(&mut HashMap<u64, StreamEngine>) -> R) -> R {
+    let _ = STREAMS_USED.set(());
+    let mut m = streams().lock().unwrap_or_else(|e| e.into_inner());
+    f(&mut m)
+}
+
+fn deflate_stream(
+    sqe: &ZipSqe,
+    new: bool,
+    flush: Flush,
+    input: &[u8],
+    output: &mut Vec<u8>,
+    check: &mut Check,
+    alg: u32,
+) -> Outcome {
+    let addr = sqe.ctx_addr();
+    if addr == 0 {
+        return Outcome::fail(status::ENGINE_FAULT);
+    }
+    let bits = window_bits(sqe.window());
+    with_stream(|m| {
+        let fresh = || StreamEngine::Comp {
+            c: Compress::new_with_window_bits(Compression::new(2), false, bits),
+            bits,
+        };
+        if new {
+            match m.get_mut(&addr) {
+                Some(StreamEngine::Comp { c, bits: b }) if *b == bits => c.reset(),
+                _ => {
+                    m.insert(addr, fresh());
+                }
+            }
+        }
+        let Some(StreamEngine::Comp { c, .. }) = m.get_mut(&addr) else {
+            // A continuation of a stream this engine never started.
+            return Outcome::fail(status::ENGINE_FAULT);
+        };
+        check.update(input);
+        let start_in = c.total_in();
+        let mode = match flush {
+            Flush::Sync => FlushCompress::Sync,
+            Flush::Finish => FlushCompress::Finish,
+        };
+        output.reserve(input.len() + input.len() / 8 + 64);
+        loop {
+            if output.len() == output.capacity() {
+                output.reserve(output.capacity().max(1024));
+            }
+            let done = (c.total_in() - start_in) as usize;
+            let (in0, out0) = (c.total_in(), output.len());
+            match c.compress_vec(&input[done..], output, mode) {
+                Ok(Status::StreamEnd) => break,
+                Ok(_) => {
+                    let all_in = (c.total_in() - start_in) as usize == input.len();
+                    let room = output.len() < output.capacity();
+                    if flush == Flush::Sync && all_in && room {
+                        break;
+                    }
+                    if room && c.total_in() == in0 && output.len() == out0 {
+                        return Outcome::fail(status::ENGINE_FAULT);
+                    }
+                }
+                Err(_) => return Outcome::fail(status::ENGINE_FAULT),
+            }
+        }
+        let finished = flush == Flush::Finish;
+        if finished {
+            output.extend_from_slice(&check.trailer());
+        }
+        let _ = alg;
+        Outcome {
+            consumed: input.len() as u32,
+            produced: output.len() as u32,
+            status: status::OK,
+            last_block: finished,
+            ctx_state: 0,
+        }
+    })
+}
+
+fn inflate_stream(
+    sqe: &ZipSqe,
+    new: bool,
+    input: &[u8],
+    output: &mut Vec<u8>,
+    out_len: usize,
+    check: &mut Check,
+    alg: u32,
+) -> Outcome {
+    let addr = sqe.ctx_addr();
+    if addr == 0 {
+        return Outcome::fail(status::ENGINE_FAULT);
+    }
+    with_stream(|m| {
+        if new {
+            match m.get_mut(&addr) {
+                Some(StreamEngine::Decomp {
+                    d,
+                    trailer,
+                    body_done,
+                    ended,
+                }) => {
+                    d.reset(false);
+                    trailer.clear();
+                    *body_done = false;
+                    *ended = false;
+                }
+                _ => {
+                    m.insert(
+                        addr,
+                        StreamEngine::Decomp {
+                            d: Decompress::new(false),
+                            trailer: Vec::new(),
+                            body_done: false,
+                            ended: false,
+                        },
+                    );
+                }
+            }
+        }
+        let Some(StreamEngine::Decomp {
+            d,
+            trailer,
+            body_done,
+            ended,
+        }) = m.get_mut(&addr)
+        else {
+            return Outcome::fail(status::ENGINE_FAULT);
+        };
+        if *ended {
+            return Outcome {
+                consumed: 0,
+                produced: 0,
+                status: status::DECOMP_END,
+                last_block: true,
+                ctx_state: 0,
+            };
+        }
+        let mut consumed = 0usize;
+        if !*body_done {
+            let (before_in, before_out) = (d.total_in(), d.total_out());
+            output.clear();
+            output.resize(out_len, 0);
+            let r = d.decompress(input, output, FlushDecompress::None);
+            output.truncate((d.total_out() - before_out) as usize);
+            consumed = (d.total_in() - before_in) as usize;
+            check.update(output);
+            match r {
+                Err(_) => return Outcome::fail(status::BAD_DATA),
+                Ok(Status::StreamEnd) => *body_done = true,
+                Ok(_) => {
+                    let st = if output.len() >= out_len {
+                        ctx_st::DECOMPING_NO_SPACE
+                    } else {
+                        ctx_st::DECOMP_BLK_NOSTART
+                    };
+                    return Outcome {
+                        consumed: consumed as u32,
+                        produced: output.len() as u32,
+                        status: status::OK,
+                        last_block: false,
+                        ctx_state: st,
+                    };
+                }
+            }
+        }
+        let tl = Check::trailer_len(alg);
+        let take = (tl - trailer.len()).min(input.len() - consumed);
+        trailer.extend_from_slice(&input[consumed..consumed + take]);
+        consumed += take;
+        if trailer.len() < tl {
+            return Outcome {
+                consumed: consumed as u32,
+                produced: output.len() as u32,
+                status: status::OK,
+                last_block: false,
+                ctx_state: ctx_st::DECOMP_BLK_NOSTART,
+            };
+        }
+        if trailer[..] != check.trailer()[..] {
+            return Outcome::fail(status::CRC_ERR);
+        }
+        *ended = true;
+        Outcome {
+            consumed: consumed as u32,
+            produced: output.len() as u32,
+            status: status::DECOMP_END,
+            last_block: true,
+            ctx_state: 0,
+        }
+    })
+}

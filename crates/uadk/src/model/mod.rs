@@ -1,0 +1,740 @@
+//! A software model of HiSilicon ZIP accelerators, for machines without one.
+//!
+//! [`install`] (or the `UADK_ZIP_MODEL` environment variable, see [`MODEL_ENV`]) creates
+//! N modelled devices on chosen NUMA nodes. They present the surface the real driver uses:
+//! a sysfs tree (`sys/class/uacce/hisi_zip-N/...`) and `/dev` stand-ins under a private
+//! root that the UACCE layer is pointed at, queues whose MMIO and DUS regions are plain
+//! memory, and one engine thread per started queue that reacts to doorbells, executes
+//! SQEs from the SQ ring through the process's own addresses, and posts CQEs with the
+//! right phase. So the HiSilicon driver, the scheduler, the C ABI and `uadk_tool` run
+//! unchanged over it.
+//!
+//! Faults can be injected per device ([`ModelDevice::inject`]): an error status, a
+//! completion that never comes, a corrupted tag, a stalled engine (the queue fills), and
+//! the device going away.
+
+mod engine;
+
+pub use engine::forget_stream;
+
+use crate::drv::hisi::fmt::{self, Cqe, ZipSqe, CQE_SIZE, SQE_SIZE};
+use crate::drv::hisi::qm::{UACCE_CMD_QM_SET_QP_CTX, UACCE_CMD_QM_SET_QP_INFO};
+use crate::error::{Error, Result};
+use crate::uacce::{self, Qfrt, QueueOps, Region, UACCE_CMD_PUT_Q, UACCE_CMD_START_Q};
+use std::alloc::{self, Layout};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU16, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Environment variable that turns the model on: a comma-separated list of
+/// `COUNT[@NODE][:vVERSION][:qQUEUES]` groups, e.g. `2@0,1@1:v2`. Defaults: node 0,
+/// hardware version 3, 256 queues per device.
+pub const MODEL_ENV: &str = "UADK_ZIP_MODEL";
+
+/// SQ and CQ depth of modelled queues.
+pub const MODEL_DEPTH: u16 = 1024;
+/// MMIO region of a modelled queue.
+pub const MODEL_MMIO_SIZE: usize = 0x2000;
+
+/// Bytes of the DUS region: SQ ring, CQ ring, and a page whose last words hold the
+/// queue status (UADK reads `ds_tx` at the last word and `ds_rx` just before it).
+pub fn model_dus_size() -> usize {
+    let rings = SQE_SIZE * MODEL_DEPTH as usize + CQE_SIZE * MODEL_DEPTH as usize;
+    rings.div_ceil(4096) * 4096 + 4096
+}
+
+/// One group of modelled devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceGroup {
+    /// Devices in the group.
+    pub count: u32,
+    /// Their NUMA node.
+    pub node: u32,
+    /// QM hardware version (`api` = `hisi_qm_v<N>`).
+    pub hw_ver: u32,
+    /// Queues each device offers.
+    pub queues: u32,
+}
+
+/// Parse a model specification (the syntax of [`MODEL_ENV`]).
+pub fn parse_spec(s: &str) -> Result<Vec<DeviceGroup>> {
+    let bad = |m: String| Error::InvalidParam(format!("{MODEL_ENV}='{s}': {m}"));
+    let mut v = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut fields = part.split(':');
+        let head = fields.next().unwrap_or("");
+        let (count, node) = match head.split_once('@') {
+            Some((c, n)) => (c, n),
+            None => (head, "0"),
+        };
+        let mut g = DeviceGroup {
+            count: count.parse().map_err(|_| bad(format!("count '{count}'")))?,
+            node: node.parse().map_err(|_| bad(format!("node '{node}'")))?,
+            hw_ver: 3,
+            queues: 256,
+        };
+        for f in fields {
+            if let Some(x) = f.strip_prefix('v') {
+                g.hw_ver = x.parse().map_err(|_| bad(format!("version '{f}'")))?;
+            } else if let Some(x) = f.strip_prefix('q') {
+                g.queues = x.parse().map_err(|_| bad(format!("queues '{f}'")))?;
+            } else {
+                return Err(bad(format!("unknown field '{f}'")));
+            }
+        }
+        if !(2..=5).contains(&g.hw_ver) {
+            return Err(bad(format!("hardware version {} (2..5)", g.hw_ver)));
+        }
+        if g.count == 0 || g.count > 64 || g.queues == 0 || g.queues > 4096 || g.node > 1023 {
+            return Err(bad("count 1..64, queues 1..4096, node < 1024".into()));
+        }
+        v.push(g);
+    }
+    if v.is_empty() {
+        return Err(bad("no devices".into()));
+    }
+    Ok(v)
+}
+
+/// A fault to inject into a modelled device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Complete the next requests with an engine error status.
+    ErrorStatus,
+    /// Execute the next requests but never post their completions.
+    NoCompletion,
+    /// Post the next completions with a corrupted tag.
+    BadTag,
+    /// Stop consuming the SQ for a while: the queue fills and senders see it busy.
+    Stall(Duration),
+    /// The device goes away: its queues report a hardware error and it leaves sysfs.
+    Remove,
+}
+
+/// Counters of one modelled device.
+#[derive(Debug, Default)]
+pub struct DeviceStats {
+    /// SQEs executed.
+    pub executed: AtomicU64,
+    /// Errors, lost completions and bad tags injected.
+    pub injected: AtomicU64,
+}
+
+/// One modelled accelerator.
+pub struct ModelDevice {
+    name: String,
+    node: u32,
+    hw_ver: u32,
+    sysfs: PathBuf,
+    dev_path: PathBuf,
+    available: AtomicI64,
+    next_sqn: AtomicU16,
+    removed: AtomicBool,
+    faults: Mutex<Vec<(Fault, u32)>>,
+    queues: Mutex<Vec<Weak<Shared>>>,
+    /// Counters.
+    pub stats: DeviceStats,
+}
+
+impl std::fmt::Debug for ModelDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelDevice")
+            .field("name", &self.name)
+            .field("node", &self.node)
+            .finish()
+    }
+}
+
+impl ModelDevice {
+    /// Device name (`hisi_zip-N`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// NUMA node.
+    pub fn node(&self) -> u32 {
+        self.node
+    }
+
+    /// Inject `fault` into the next `count` requests (`Stall` and `Remove` act at once).
+    pub fn inject(&self, fault: Fault, count: u32) {
+        match fault {
+            Fault::Remove => self.remove(),
+            Fault::Stall(d) => {
+                for q in self.live_queues() {
+                    q.stall(d);
+                }
+            }
+            _ => self
+                .faults
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((fault, count)),
+        }
+    }
+
+    fn take_fault(&self) -> Option<Fault> {
+        let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+        let (fault, n) = f.first_mut()?;
+        let fault = *fault;
+        *n -= 1;
+        if *n == 0 {
+            f.remove(0);
+        }
+        self.stats.injected.fetch_add(1, Ordering::Relaxed);
+        Some(fault)
+    }
+
+    fn live_queues(&self) -> Vec<Arc<Shared>> {
+        self.queues
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(Weak::upgrade)
+            .collect()
+    }
+
+    fn remove(&self) {
+        self.removed.store(true, Ordering::SeqCst);
+        let _ = std::fs::write(self.sysfs.join("isolate"), "1\n");
+        let _ = std::fs::write(self.sysfs.join("available_instances"), "0\n");
+        for q in self.live_queues() {
+            q.disable();
+        }
+    }
+
+    /// True after [`Fault::Remove`].
+    pub fn removed(&self) -> bool {
+        self.removed.load(Ordering::SeqCst)
+    }
+
+    fn write_available(&self) {
+        let n = self.available.load(Ordering::SeqCst).max(0);
+        if !self.removed() {
+            let _ = std::fs::write(self.sysfs.join("available_instances"), format!("{n}\n"));
+        }
+    }
+}
+
+/// The installed model.
+#[derive(Debug)]
+pub struct Model {
+    root: PathBuf,
+    devices: Vec<Arc<ModelDevice>>,
+}
+
+static MODEL: OnceLock<Arc<Model>> = OnceLock::new();
+static INSTALL: Mutex<()> = Mutex::new(());
+
+impl Model {
+    /// The directory standing in for `/`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every modelled device.
+    pub fn devices(&self) -> &[Arc<ModelDevice>] {
+        &self.devices
+    }
+
+    /// A device by name.
+    pub fn device(&self, name: &str) -> Option<&Arc<ModelDevice>> {
+        self.devices.iter().find(|d| d.name == name)
+    }
+}
+
+/// The model, if one is installed.
+pub fn installed() -> Option<Arc<Model>> {
+    MODEL.get().cloned()
+}
+
+/// Install the model from [`MODEL_ENV`] if it is set and no model is installed yet.
+pub fn install_from_env() -> Result<Option<Arc<Model>>> {
+    if let Some(m) = installed() {
+        return Ok(Some(m));
+    }
+    match std::env::var(MODEL_ENV) {
+        Ok(s) if !s.trim().is_empty() => install(&parse_spec(&s)?).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Install modelled devices for this process and point the UACCE layer at them. A
+/// process has at most one model: a second call returns the first unchanged.
+pub fn install(groups: &[DeviceGroup]) -> Result<Arc<Model>> {
+    let _g = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(m) = installed() {
+        return Ok(m);
+    }
+    let base = std::env::temp_dir();
+    clean_stale(&base);
+    let root = base.join(format!("uadk-model-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let io = |e: std::io::Error| Error::Io(format!("creating the model's sysfs tree: {e}"));
+    std::fs::create_dir_all(root.join("dev")).map_err(io)?;
+    let mut devices = Vec::new();
+    for g in groups {
+        for _ in 0..g.count {
+            let name = format!("hisi_zip-{}", devices.len());
+            let sysfs = root.join("sys/class/uacce").join(&name);
+            std::fs::create_dir_all(sysfs.join("device")).map_err(io)?;
+            let algs = if g.hw_ver >= 3 {
+                "zlib\ngzip\ndeflate\nlz4\n"
+            } else {
+                "zlib\ngzip\ndeflate\n"
+            };
+            let files = [
+                ("api", format!("hisi_qm_v{}\n", g.hw_ver)),
+                ("flags", format!("{}\n", uacce::UACCE_DEV_SVA)),
+                ("algorithms", algs.to_string()),
+                ("available_instances", format!("{}\n", g.queues)),
+                ("isolate", "0\n".to_string()),
+                ("region_mmio_size", format!("{MODEL_MMIO_SIZE}\n")),
+                ("region_dus_size", format!("{}\n", model_dus_size())),
+                ("device/numa_node", format!("{}\n", g.node)),
+            ];
+            for (f, v) in files {
+                std::fs::write(sysfs.join(f), v).map_err(io)?;
+            }
+            let dev_path = root.join("dev").join(&name);
+            std::fs::write(&dev_path, b"").map_err(io)?;
+            devices.push(Arc::new(ModelDevice {
+                name,
+                node: g.node,
+                hw_ver: g.hw_ver,
+                sysfs,
+                dev_path,
+                available: AtomicI64::new(g.queues as i64),
+                next_sqn: AtomicU16::new(0),
+                removed: AtomicBool::new(false),
+                faults: Mutex::new(Vec::new()),
+                queues: Mutex::new(Vec::new()),
+                stats: DeviceStats::default(),
+            }));
+        }
+    }
+    let model = Arc::new(Model { root, devices });
+    uacce::set_root(Some(model.root.clone()));
+    uacce::set_provider(Some(Arc::new(Provider(model.clone()))));
+    let _ = MODEL.set(model.clone());
+    Ok(model)
+}
+
+/// Remove model trees left by processes that no longer run.
+fn clean_stale(base: &Path) {
+    let Ok(rd) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("uadk-model-"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
+struct Provider(Arc<Model>);
+
+impl uacce::Provider for Provider {
+    fn open(&self, dev_path: &Path) -> Option<Result<Arc<dyn QueueOps>>> {
+        let dev = self.0.devices.iter().find(|d| d.dev_path == dev_path)?;
+        Some(ModelQueue::open(dev.clone()).map(|q| Arc::new(q) as Arc<dyn QueueOps>))
+    }
+}
+
+/// Page-aligned zeroed memory standing in for a mapped region.
+struct Mem {
+    ptr: *mut u8,
+    layout: Layout,
+}
+
+// SAFETY: plain memory, accessed with volatile operations by one driver and one engine.
+unsafe impl Send for Mem {}
+// SAFETY: as above.
+unsafe impl Sync for Mem {}
+
+impl Mem {
+    fn new(len: usize) -> Result<Mem> {
+        let layout = Layout::from_size_align(len, 4096)
+            .map_err(|e| Error::InvalidParam(format!("region of {len} bytes: {e}")))?;
+        // SAFETY: the layout has a nonzero size.
+        let ptr = unsafe { alloc::alloc_zeroed(layout) };
+        if ptr.is_null() {
+            return Err(Error::Io("out of memory for a model region".into()));
+        }
+        Ok(Mem { ptr, layout })
+    }
+}
+
+impl Drop for Mem {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `new` with this layout.
+        unsafe { alloc::dealloc(self.ptr, self.layout) };
+    }
+}
+
+#[derive(Default)]
+struct EngineState {
+    /// SQ tail the driver last rang.
+    sq_tail: u16,
+    /// Next SQ slot the engine executes.
+    sq_head: u16,
+    /// Next CQ slot the engine writes, and its phase.
+    cq_tail: u16,
+    cq_phase: bool,
+    /// CQ head the driver last rang.
+    cq_head: u16,
+    /// CQEs posted and not yet consumed by the driver.
+    cq_pending: u32,
+    started: bool,
+    stop: bool,
+    disabled: bool,
+    stall_until: Option<std::time::Instant>,
+}
+
+/// What the queue's engine thread and its driver share.
+struct Shared {
+    dev: Arc<ModelDevice>,
+    mmio: Mem,
+    dus: Mem,
+    sqn: u16,
+    qc_type: AtomicU16,
+    state: Mutex<EngineState>,
+    kick: Condvar,
+    done: Condvar,
+    irq: Mutex<Option<uacce::Interrupt>>,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, EngineState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn stall(&self, d: Duration) {
+        self.lock().stall_until = Some(std::time::Instant::now() + d);
+        self.kick.notify_all();
+    }
+
+    fn raise_irq(&self) {
+        let irq = self.irq.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some(f) = irq {
+            f();
+        }
+    }
+
+    fn disable(&self) {
+        let len = self.dus.layout.size();
+        // SAFETY: the two status words at the end of the DUS region.
+        unsafe {
+            (self.dus.ptr.add(len - 4) as *mut u32).write_volatile(1);
+            (self.dus.ptr.add(len - 8) as *mut u32).write_volatile(1);
+        }
+        self.lock().disabled = true;
+        self.kick.notify_all();
+        self.done.notify_all();
+        self.raise_irq();
+    }
+
+    fn sqe_ptr(&self, slot: u16) -> *mut ZipSqe {
+        // SAFETY: slot < depth: inside the SQ ring.
+        unsafe { self.dus.ptr.add(slot as usize * SQE_SIZE).cast() }
+    }
+
+    fn post_cqe(&self, st: &mut EngineState, slot: u16) {
+        let cqe = Cqe {
+            sq_head: slot,
+            sq_num: self.sqn,
+            w7: st.cq_phase as u16,
+            ..Cqe::default()
+        };
+        let off = SQE_SIZE * MODEL_DEPTH as usize + st.cq_tail as usize * CQE_SIZE;
+        std::sync::atomic::fence(Ordering::Release);
+        // SAFETY: the CQ slot lies inside the DUS region.
+        unsafe { (self.dus.ptr.add(off) as *mut Cqe).write_volatile(cqe) };
+        st.cq_tail += 1;
+        if st.cq_tail == MODEL_DEPTH {
+            st.cq_tail = 0;
+            st.cq_phase = !st.cq_phase;
+        }
+        st.cq_pending += 1;
+    }
+
+    fn run(self: Arc<Self>) {
+        let mut eng = engine::Engine::new();
+        loop {
+            let slot = {
+                let mut st = self.lock();
+                loop {
+                    if st.stop || st.disabled {
+                        return;
+                    }
+                    if let Some(t) = st.stall_until {
+                        let now = std::time::Instant::now();
+                        if now < t {
+                            st = self
+                                .kick
+                                .wait_timeout(st, t - now)
+                                .unwrap_or_else(|e| e.into_inner())
+                                .0;
+                            continue;
+                        }
+                        st.stall_until = None;
+                    }
+                    if st.sq_head != st.sq_tail {
+                        break;
+                    }
+                    st = self.kick.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+                st.sq_head
+            };
+            let fault = self.dev.take_fault();
+            let p = self.sqe_ptr(slot);
+            // SAFETY: the driver wrote this SQE before ringing the doorbell that moved
+            // the tail past it, and does not touch it until its CQE arrives.
+            let mut sqe = unsafe { p.read_volatile() };
+            match fault {
+                Some(Fault::ErrorStatus) => {
+                    sqe.w[fmt::dw::STATUS] = fmt::status::ENGINE_FAULT;
+                    sqe.w[fmt::dw::CONSUMED] = 0;
+                    sqe.w[fmt::dw::PRODUCED] = 0;
+                }
+                // SAFETY: the SVA contract: the driver keeps the SQE's buffers valid
+                // until the completion.
+                _ => unsafe { eng.execute(&mut sqe, self.qc_type.load(Ordering::Relaxed)) },
+            }
+            if fault == Some(Fault::BadTag) {
+                let t = sqe.tag() ^ 0x5a5a;
+                sqe.set_tag(sqe.sqe_type(), t);
+            }
+            self.dev.stats.executed.fetch_add(1, Ordering::Relaxed);
+            // SAFETY: as above; the driver reads it back after the CQE.
+            unsafe { p.write_volatile(sqe) };
+            let mut st = self.lock();
+            st.sq_head = (st.sq_head + 1) % MODEL_DEPTH;
+            if fault != Some(Fault::NoCompletion) {
+                self.post_cqe(&mut st, slot);
+            }
+            drop(st);
+            self.done.notify_all();
+            self.raise_irq();
+        }
+    }
+}
+
+/// One opened queue of a modelled device.
+struct ModelQueue {
+    shared: Arc<Shared>,
+    engine: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl ModelQueue {
+    fn open(dev: Arc<ModelDevice>) -> Result<ModelQueue> {
+        if dev.removed() {
+            return Err(Error::NoDevice(format!("{} has been removed", dev.name)));
+        }
+        if dev.available.fetch_sub(1, Ordering::SeqCst) <= 0 {
+            dev.available.fetch_add(1, Ordering::SeqCst);
+            return Err(Error::NoDevice(format!("{}: no free queues", dev.name)));
+        }
+        dev.write_available();
+        let sqn = dev.next_sqn.fetch_add(1, Ordering::Relaxed);
+        let shared = Arc::new(Shared {
+            mmio: Mem::new(MODEL_MMIO_SIZE)?,
+            dus: Mem::new(model_dus_size())?,
+            sqn,
+            qc_type: AtomicU16::new(0),
+            state: Mutex::new(EngineState {
+                cq_phase: true,
+                ..EngineState::default()
+            }),
+            kick: Condvar::new(),
+            done: Condvar::new(),
+            irq: Mutex::new(None),
+            dev: dev.clone(),
+        });
+        dev.queues
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::downgrade(&shared));
+        Ok(ModelQueue {
+            shared,
+            engine: Mutex::new(None),
+        })
+    }
+
+    fn stop(&self) {
+        {
+            let mut st = self.shared.lock();
+            if !st.started {
+                return;
+            }
+            st.started = false;
+            st.stop = true;
+        }
+        self.shared.kick.notify_all();
+        if let Some(h) = self.engine.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl QueueOps for ModelQueue {
+    fn ioctl(&self, cmd: u64, arg: &mut [u8]) -> Result<()> {
+        let sh = &self.shared;
+        if sh.dev.removed() {
+            return Err(Error::Hardware(format!("{} has been removed", sh.dev.name)));
+        }
+        match cmd {
+            UACCE_CMD_START_Q => {
+                let mut st = sh.lock();
+                if st.started {
+                    return Err(Error::InvalidParam("queue already started".into()));
+                }
+                st.started = true;
+                st.stop = false;
+                drop(st);
+                let s = sh.clone();
+                let h = std::thread::Builder::new()
+                    .name(format!("{}-q{}", sh.dev.name, sh.sqn))
+                    .spawn(move || s.run())
+                    .map_err(|e| Error::Io(format!("starting the model engine: {e}")))?;
+                *self.engine.lock().unwrap_or_else(|e| e.into_inner()) = Some(h);
+                Ok(())
+            }
+            UACCE_CMD_PUT_Q => {
+                self.stop();
+                Ok(())
+            }
+            UACCE_CMD_QM_SET_QP_CTX if arg.len() >= 4 => {
+                sh.qc_type
+                    .store(u16::from_le_bytes([arg[2], arg[3]]), Ordering::Relaxed);
+                arg[0..2].copy_from_slice(&sh.sqn.to_le_bytes());
+                Ok(())
+            }
+            UACCE_CMD_QM_SET_QP_INFO if arg.len() >= 8 => {
+                arg[0..4].copy_from_slice(&(SQE_SIZE as u32).to_le_bytes());
+                arg[4..6].copy_from_slice(&MODEL_DEPTH.to_le_bytes());
+                arg[6..8].copy_from_slice(&MODEL_DEPTH.to_le_bytes());
+                Ok(())
+            }
+            _ => Err(Error::Io(format!("ioctl {cmd:#x}: not supported (ENOTTY)"))),
+        }
+    }
+
+    fn mmap(&self, qfrt: Qfrt, len: usize) -> Result<Region> {
+        let m = match qfrt {
+            Qfrt::Mmio => &self.shared.mmio,
+            Qfrt::Dus => &self.shared.dus,
+        };
+        if len > m.layout.size() {
+            return Err(Error::Io(format!(
+                "mmap of {len} bytes exceeds the {qfrt:?} region"
+            )));
+        }
+        Ok(Region { ptr: m.ptr, len })
+    }
+
+    fn munmap(&self, _region: Region) {}
+
+    fn wait(&self, timeout: Duration) -> Result<bool> {
+        let st = self.shared.lock();
+        let (st, _) = self
+            .shared
+            .done
+            .wait_timeout_while(st, timeout, |s| s.cq_pending == 0 && !s.disabled)
+            .unwrap_or_else(|e| e.into_inner());
+        Ok(st.cq_pending > 0 || st.disabled)
+    }
+
+    fn set_interrupt(&self, f: Option<uacce::Interrupt>) -> bool {
+        *self.shared.irq.lock().unwrap_or_else(|e| e.into_inner()) = f;
+        true
+    }
+
+    fn doorbell_rung(&self) {
+        let sh = &self.shared;
+        let off = fmt::doorbell_offset(sh.dev.hw_ver);
+        // SAFETY: the doorbell word inside the MMIO region, just written by the driver
+        // on this thread; the bus latches it here, as hardware latches each write.
+        let word = unsafe { (sh.mmio.ptr.add(off) as *const u64).read_volatile() };
+        let (sqn, cmd, index, _prio) = fmt::decode_doorbell(sh.dev.hw_ver, word);
+        let want_sqn = if sh.dev.hw_ver == 1 {
+            sh.sqn
+        } else {
+            sh.sqn & 0x3ff
+        };
+        if sqn != want_sqn || index >= MODEL_DEPTH {
+            return;
+        }
+        let mut st = sh.lock();
+        match cmd {
+            0 => {
+                st.sq_tail = index;
+                drop(st);
+                sh.kick.notify_all();
+            }
+            1 => {
+                let moved = (index + MODEL_DEPTH - st.cq_head) % MODEL_DEPTH;
+                st.cq_head = index;
+                st.cq_pending = st.cq_pending.saturating_sub(moved as u32);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Drop for ModelQueue {
+    fn drop(&mut self) {
+        self.stop();
+        let dev = &self.shared.dev;
+        dev.available.fetch_add(1, Ordering::SeqCst);
+        dev.write_available();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spec_syntax() {
+        let g = parse_spec("2@0,1@1:v2:q16").unwrap();
+        assert_eq!(
+            g,
+            vec![
+                DeviceGroup {
+                    count: 2,
+                    node: 0,
+                    hw_ver: 3,
+                    queues: 256
+                },
+                DeviceGroup {
+                    count: 1,
+                    node: 1,
+                    hw_ver: 2,
+                    queues: 16
+                }
+            ]
+        );
+        assert_eq!(parse_spec("3").unwrap()[0].count, 3);
+        for bad in ["", "x", "1@y", "1:v9", "1:z", "0", "1:q0"] {
+            assert!(parse_spec(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dus_holds_rings_and_status_page() {
+        let n = model_dus_size();
+        assert!(n >= SQE_SIZE * 1024 + CQE_SIZE * 1024 + 8);
+        assert_eq!(n % 4096, 0);
+    }
+}
