@@ -170,6 +170,9 @@ struct Ctx {
     driver: Arc<dyn Driver>,
     queue: Mutex<Box<dyn DriverCtx>>,
     stats: CtxStats,
+    /// The driver has retired this context (its device failed): the scheduler's picks
+    /// skip it.
+    down: AtomicBool,
 }
 
 impl Ctx {
@@ -353,6 +356,7 @@ impl Comp {
                 driver: driver.clone(),
                 queue: Mutex::new(driver.alloc_ctx(*spec, notify.clone())?),
                 stats: CtxStats::default(),
+                down: AtomicBool::new(false),
             });
         }
         let layout: Vec<_> = specs.iter().map(|s| (s.node, s.mode, s.op)).collect();
@@ -728,9 +732,7 @@ impl Session {
             return Err(Error::InvalidParam("output buffer is empty".into()));
         }
         let idx = self
-            .comp
-            .sched
-            .pick(&self.key, CtxMode::Sync)
+            .pick(CtxMode::Sync)
             .ok_or_else(|| no_ctx(CtxMode::Sync, self.params.op))?;
         match self.send_sync(idx, src, dst.reborrow()) {
             Err(e) if e.is_device_fault() => self.recover(idx, src, dst, e),
@@ -749,12 +751,35 @@ impl Session {
             last: true,
             sync_flush: false,
         };
-        let res = ctx.lock().process(&mut req);
+        let mut q = ctx.lock();
+        let res = q.process(&mut req);
         match &res {
-            Err(e) if e.is_device_fault() => ctx.stats.record_fault(e),
+            Err(e) if e.is_device_fault() => {
+                ctx.stats.record_fault(e);
+                if !q.usable() {
+                    ctx.down.store(true, Ordering::Relaxed);
+                }
+            }
             _ => ctx.stats.record(&res),
         }
         res
+    }
+
+    /// The scheduler's pick, skipping contexts whose device has failed while others
+    /// are still up.
+    fn pick(&self, mode: CtxMode) -> Option<usize> {
+        let first = self.comp.sched.pick(&self.key, mode)?;
+        if !self.comp.ctxs[first].down.load(Ordering::Relaxed) {
+            return Some(first);
+        }
+        for _ in 0..self.comp.ctxs.len().min(64) {
+            match self.comp.sched.pick(&self.key, mode) {
+                Some(i) if !self.comp.ctxs[i].down.load(Ordering::Relaxed) => return Some(i),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        Some(first)
     }
 
     /// A device failed a block request: send it once more on another context, then
@@ -767,7 +792,7 @@ impl Session {
         e: Error,
     ) -> Result<Output> {
         let other = (0..2)
-            .filter_map(|_| self.comp.sched.pick(&self.key, CtxMode::Sync))
+            .filter_map(|_| self.pick(CtxMode::Sync))
             .find(|&j| j != failed);
         if let Some(j) = other {
             self.comp.ctxs[j]
@@ -978,7 +1003,7 @@ impl Session {
                 dst,
             );
         }
-        let Some(idx) = self.comp.sched.pick(&self.key, CtxMode::Async) else {
+        let Some(idx) = self.pick(CtxMode::Async) else {
             return fail(no_ctx(CtxMode::Async, self.params.op), src, dst);
         };
         let job = Job {
@@ -994,7 +1019,7 @@ impl Session {
             }
             // The context's device failed: try another context, then the CPU engine.
             let other = (0..2)
-                .filter_map(|_| self.comp.sched.pick(&self.key, CtxMode::Async))
+                .filter_map(|_| self.pick(CtxMode::Async))
                 .find(|&j| j != idx);
             res = match other {
                 Some(j) => {
@@ -1032,7 +1057,12 @@ impl Session {
 
     fn submit_on(&self, idx: usize, job: Job) -> std::result::Result<(), (Error, Job)> {
         let ctx = &self.comp.ctxs[idx];
-        let r = ctx.lock().submit(job);
+        let mut q = ctx.lock();
+        let r = q.submit(job);
+        if r.is_err() && !q.usable() {
+            ctx.down.store(true, Ordering::Relaxed);
+        }
+        drop(q);
         match &r {
             Ok(()) => {
                 ctx.stats.sent.fetch_add(1, Ordering::Relaxed);

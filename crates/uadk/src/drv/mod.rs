@@ -73,6 +73,10 @@ pub trait DriverCtx: Send {
     fn reap(&mut self) -> Option<(Job, Result<Output>)>;
     /// Async requests submitted and not yet reaped.
     fn pending(&self) -> usize;
+    /// False once the context can serve nothing more (its device failed or went away).
+    fn usable(&self) -> bool {
+        true
+    }
 }
 
 /// The per-session state of a stream, owned by the session and lent to a context per call.

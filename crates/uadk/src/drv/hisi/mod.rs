@@ -898,6 +898,18 @@ impl DriverCtx for HisiCtx {
         if self.qp.free() == 0 {
             return Err((Error::Busy, job));
         }
+        if self.slots[self.qp.next_slot() as usize].is_some() {
+            // The ring came round to a slot whose request never completed: the device
+            // dropped a completion. Retire the queue rather than reuse the slot.
+            let e = Error::Hardware(format!(
+                "{}: SQ slot {} still owned by a request that never completed",
+                self.qp.device().name,
+                self.qp.next_slot()
+            ));
+            self.break_queue(e.clone());
+            self.notify.signal();
+            return Err((e, job));
+        }
         let tag = self.next_tag();
         let mut bufs = self.spare.pop().unwrap_or_default();
         let hw_ver = self.qp.hw_ver();
@@ -964,6 +976,10 @@ impl DriverCtx for HisiCtx {
 
     fn pending(&self) -> usize {
         self.in_flight + self.done.len()
+    }
+
+    fn usable(&self) -> bool {
+        self.broken.is_none()
     }
 }
 

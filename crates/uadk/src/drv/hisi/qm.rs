@@ -145,6 +145,11 @@ impl Qp {
         self.depth - 1 - self.used
     }
 
+    /// The SQ slot the next `send` will use.
+    pub fn next_slot(&self) -> u16 {
+        self.sq_tail
+    }
+
     /// Requests sent and not yet received.
     pub fn in_flight(&self) -> u16 {
         self.used
