@@ -6,6 +6,7 @@
 #   ASAN=1 tests/c/run.sh PREFIX AddressSanitizer on the C side (the libraries stay as built)
 #   CC=clang CXX=clang++ ...     other compilers
 #
+# Every *.c here is a test (async_sgl.c: async requests over wd_datalist chains, ...).
 # Also checks that each header compiles on its own as C and that all of them compile as C++.
 # The last line is `N passed, N failed`; the exit status is non-zero when anything failed.
 set -uo pipefail

@@ -527,8 +527,56 @@ struct ReqPtr(*mut wd_comp_req);
 // SAFETY: see above; only the callback touches the request, once.
 unsafe impl Send for ReqPtr {}
 
+/// The caller's output segments of an async SGL request, filled when it completes.
+struct OutSegs(Vec<(*mut u8, usize)>);
+// SAFETY: UADK's async contract: the caller keeps the list's memory valid and untouched
+// until the callback runs; only the completing thread writes it, once.
+unsafe impl Send for OutSegs {}
+
+impl OutSegs {
+    /// Copy `data` into the segments in order (it fits: the job's output space was their sum).
+    fn scatter(&self, mut data: &[u8]) {
+        for &(p, len) in &self.0 {
+            if data.is_empty() {
+                break;
+            }
+            let n = len.min(data.len());
+            // SAFETY: `p` is valid for `len` bytes (see the type), and `n <= len`.
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, n) };
+            data = &data[n..];
+        }
+    }
+}
+
+/// The buffers of an async request: caller memory for flat buffers; for SGL, the input
+/// gathered now and the output produced into a flat buffer, then scattered into the
+/// caller's list when the request completes.
+fn async_bufs(r: &wd_comp_req) -> Option<(JobBuf, JobBuf, Option<OutSegs>)> {
+    if r.data_fmt == WD_SGL_BUF {
+        let src = segments(r.src as *const wd_datalist, r.src_len)?;
+        let dst = segments(r.dst as *const wd_datalist, r.dst_len)?;
+        let mut flat = Vec::with_capacity(r.src_len as usize);
+        for seg in &src {
+            flat.extend_from_slice(seg);
+        }
+        let out = OutSegs(dst.into_iter().map(|d| (d.as_mut_ptr(), d.len())).collect());
+        let space = JobBuf::Flat(vec![0u8; r.dst_len as usize]);
+        return Some((JobBuf::Flat(flat), space, Some(out)));
+    }
+    // SAFETY: UADK's async contract: the buffers stay valid and untouched until the
+    // callback runs.
+    let (src, dst) = unsafe {
+        (
+            RawBuf::new(r.src as *mut u8, r.src_len as usize),
+            RawBuf::new(r.dst as *mut u8, r.dst_len as usize),
+        )
+    };
+    Some((JobBuf::Raw(src), JobBuf::Raw(dst), None))
+}
+
 /// Async block request: returns at once; the request's callback runs from `wd_comp_poll`
-/// (or a poll thread) with the request updated.
+/// (or a poll thread) with the request updated. SGL requests (`WD_SGL_BUF`) have their
+/// output scattered into the caller's `list_dst` before the callback runs.
 #[no_mangle]
 pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c_int {
     guard(EINVAL, || {
@@ -541,17 +589,9 @@ pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c
             if let Err(rc) = check_req(s, r, false) {
                 return rc;
             }
-            if r.data_fmt != WD_FLAT_BUF {
-                return -WD_EINVAL; // SGL async is not supported yet
-            }
             let Some(cb) = r.cb else { return EINVAL };
-            // SAFETY: UADK's async contract: the buffers stay valid and untouched until the
-            // callback runs.
-            let (src, dst) = unsafe {
-                (
-                    RawBuf::new(r.src as *mut u8, r.src_len as usize),
-                    RawBuf::new(r.dst as *mut u8, r.dst_len as usize),
-                )
+            let Some((src, dst, out_segs)) = async_bufs(r) else {
+                return EINVAL; // a datalist shorter than the lengths claimed
             };
             let rp = ReqPtr(req);
             let callback = Box::new(move |c: uadk::Completion| {
@@ -561,18 +601,23 @@ pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c
                 let req = unsafe { &mut *rp.0 };
                 let src_len = req.src_len as usize;
                 let o = match c.result {
-                    Ok(o) => Outcome::Done {
-                        consumed: src_len,
-                        produced: o.produced,
-                        stream_end: false,
-                    },
+                    Ok(o) => {
+                        if let (Some(segs), JobBuf::Flat(v)) = (&out_segs, &c.dst) {
+                            segs.scatter(&v[..o.produced.min(v.len())]);
+                        }
+                        Outcome::Done {
+                            consumed: src_len,
+                            produced: o.produced,
+                            stream_end: false,
+                        }
+                    }
                     Err(e) => Outcome::Failed(e),
                 };
                 finish(req, o);
                 // SAFETY: calling the caller's callback with its own request and parameter.
                 unsafe { cb(req, req.cb_param) };
             });
-            match s.submit(JobBuf::Raw(src), JobBuf::Raw(dst), callback) {
+            match s.submit(src, dst, callback) {
                 Ok(()) => 0,
                 Err(e) => neg(&e.error),
             }
