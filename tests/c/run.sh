@@ -94,6 +94,7 @@ for src in "$here"/*.c; do
 	extra=""
 	case $name in
 	init_custom) extra="$wd_libs -lnuma" ;;	# libwd's own calls and numa_max_node()
+	sched_custom) extra="$wd_libs" ;;	# wd_request_ctx and friends
 	esac
 	# shellcheck disable=SC2086
 	if ! "$cc" "${cflags[@]}" $comp_cflags "$src" -o "$build/$name" $comp_libs $extra \

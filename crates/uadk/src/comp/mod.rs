@@ -49,6 +49,9 @@ pub struct CompConfig {
     pub epoll: bool,
     /// Fail instead of falling back to the CPU engine when `TaskType::Hw` finds no hardware.
     pub hw_strict: bool,
+    /// A caller-supplied scheduler (what `wd_comp_init`'s `struct wd_sched` gives); when
+    /// set, it replaces the built-in one of `policy`. See [`Scheduler`].
+    pub scheduler: Option<Arc<dyn Scheduler>>,
 }
 
 impl Default for CompConfig {
@@ -85,6 +88,7 @@ impl CompConfig {
             poll_threads: Vec::new(),
             epoll: false,
             hw_strict: false,
+            scheduler: None,
         }
     }
 
@@ -118,6 +122,12 @@ impl CompConfig {
     /// Choose the scheduling policy.
     pub fn policy(mut self, p: SchedPolicy) -> Self {
         self.policy = p;
+        self
+    }
+
+    /// Use a caller-supplied scheduler instead of the built-in one.
+    pub fn scheduler(mut self, s: Arc<dyn Scheduler>) -> Self {
+        self.scheduler = Some(s);
         self
     }
 
@@ -188,7 +198,7 @@ struct Inner {
     driver: Arc<dyn Driver>,
     ctxs: Vec<Ctx>,
     async_ctxs: Vec<usize>,
-    sched: Box<dyn Scheduler>,
+    sched: Arc<dyn Scheduler>,
     notify: Arc<Notify>,
     config: CompConfig,
     poll_cursor: AtomicUsize,
@@ -313,7 +323,10 @@ impl Comp {
             driver,
             ctxs,
             async_ctxs,
-            sched: Box::new(RrScheduler::new(config.policy, &layout)),
+            sched: match &config.scheduler {
+                Some(s) => s.clone(),
+                None => Arc::new(RrScheduler::new(config.policy, &layout)),
+            },
             notify,
             config,
             poll_cursor: AtomicUsize::new(0),
@@ -339,6 +352,7 @@ impl Comp {
             key: SchedKey {
                 node: setup.node,
                 op: setup.op,
+                token: setup.sched_token,
             },
             stream: Mutex::new(StreamSlot::default()),
         })
@@ -540,6 +554,8 @@ pub struct SessionSetup {
     pub window: WindowSize,
     /// Preferred NUMA node (UADK's `sched_param`); `None` lets the policy decide.
     pub node: Option<u32>,
+    /// Opaque per-session value handed to the scheduler in [`SchedKey::token`].
+    pub sched_token: usize,
 }
 
 impl SessionSetup {
@@ -551,6 +567,7 @@ impl SessionSetup {
             level: Level::default(),
             window: WindowSize::default(),
             node: None,
+            sched_token: 0,
         }
     }
 
@@ -569,6 +586,12 @@ impl SessionSetup {
     /// Prefer a NUMA node.
     pub fn node(mut self, node: u32) -> Self {
         self.node = Some(node);
+        self
+    }
+
+    /// Set the per-session value a caller-supplied scheduler receives.
+    pub fn sched_token(mut self, token: usize) -> Self {
+        self.sched_token = token;
         self
     }
 }
@@ -631,16 +654,32 @@ impl Session {
         }
     }
 
+    /// The context the scheduler picks, checked: a caller-supplied scheduler may return
+    /// any index (UADK's `wd_check_ctx`).
+    fn pick(&self, mode: CtxMode) -> Result<&Ctx> {
+        let idx = self
+            .comp
+            .sched
+            .pick(&self.key, mode)
+            .ok_or_else(|| no_ctx(mode, self.params.op))?;
+        match self.comp.ctxs.get(idx) {
+            Some(c) if c.spec.mode == mode => Ok(c),
+            Some(_) => Err(Error::InvalidParam(format!(
+                "scheduler picked ctx {idx}, not a {} context",
+                mode.name()
+            ))),
+            None => Err(Error::InvalidParam(format!(
+                "scheduler picked ctx {idx} of {}",
+                self.comp.ctxs.len()
+            ))),
+        }
+    }
+
     fn run_sync(&self, src: Src<'_>, dst: Dst<'_, '_>) -> Result<Output> {
         if dst.is_empty() {
             return Err(Error::InvalidParam("output buffer is empty".into()));
         }
-        let idx = self
-            .comp
-            .sched
-            .pick(&self.key, CtxMode::Sync)
-            .ok_or_else(|| no_ctx(CtxMode::Sync, self.params.op))?;
-        let ctx = &self.comp.ctxs[idx];
+        let ctx = self.pick(CtxMode::Sync)?;
         ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
         let mut req = Request {
             params: self.params,
@@ -737,12 +776,7 @@ impl Session {
             Some(_) => {}
         }
         slot.fresh_needed = false;
-        let idx = self
-            .comp
-            .sched
-            .pick(&self.key, CtxMode::Sync)
-            .ok_or_else(|| no_ctx(CtxMode::Sync, self.params.op))?;
-        let ctx = &self.comp.ctxs[idx];
+        let ctx = self.pick(CtxMode::Sync)?;
         ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
         let mut req = Request {
             params: self.params,
@@ -838,10 +872,10 @@ impl Session {
                 dst,
             );
         }
-        let Some(idx) = self.comp.sched.pick(&self.key, CtxMode::Async) else {
-            return fail(no_ctx(CtxMode::Async, self.params.op), src, dst);
+        let ctx = match self.pick(CtxMode::Async) {
+            Ok(c) => c,
+            Err(e) => return fail(e, src, dst),
         };
-        let ctx = &self.comp.ctxs[idx];
         let job = Job {
             params: self.params,
             src,
