@@ -6,7 +6,6 @@
 #   ASAN=1 tests/c/run.sh PREFIX AddressSanitizer on the C side (the libraries stay as built)
 #   CC=clang CXX=clang++ ...     other compilers
 #
-# Every *.c here is a test (async_sgl.c: async requests over wd_datalist chains, ...).
 # Also checks that each header compiles on its own as C and that all of them compile as C++.
 # The last line is `N passed, N failed`; the exit status is non-zero when anything failed.
 set -uo pipefail
@@ -17,7 +16,7 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PAT
 export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cc=${CC:-gcc}
 cxx=${CXX:-g++}
-headers=(wd.h uacce.h wd_alg_common.h wd_alg.h wd_internal.h wd_comp.h wd_sched.h
+headers=(wd.h wd_bmm.h uacce.h wd_alg_common.h wd_alg.h wd_internal.h wd_comp.h wd_sched.h
 	 wd_zlibwrapper.h)
 
 cflags=(-Wall -Werror -O2 -g)
@@ -94,7 +93,7 @@ for src in "$here"/*.c; do
 	extra=""
 	case $name in
 	init_custom) extra="$wd_libs -lnuma" ;;	# libwd's own calls and numa_max_node()
-	sched_custom) extra="$wd_libs" ;;	# wd_request_ctx and friends
+	sched_custom | mempool) extra="$wd_libs" ;;	# libwd's own calls
 	esac
 	# shellcheck disable=SC2086
 	if ! "$cc" "${cflags[@]}" $comp_cflags "$src" -o "$build/$name" $comp_libs $extra \
