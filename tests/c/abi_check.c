@@ -7,6 +7,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include "uadk/wd_bmm.h"
 #include "uadk/wd_comp.h"
 #include "uadk/wd_sched.h"
 #include "uadk/wd_zlibwrapper.h"
@@ -76,6 +77,25 @@ int main(void)
 	OFF("wd_sched", struct wd_sched, pick_next_ctx);
 	OFF("wd_sched", struct wd_sched, poll_policy);
 	OFF("wd_sched", struct wd_sched, h_sched_ctx);
+	SIZE("wd_mempool_stats", struct wd_mempool_stats);
+	OFF("wd_mempool_stats", struct wd_mempool_stats, page_type);
+	OFF("wd_mempool_stats", struct wd_mempool_stats, page_size);
+	OFF("wd_mempool_stats", struct wd_mempool_stats, page_num);
+	OFF("wd_mempool_stats", struct wd_mempool_stats, blk_size);
+	OFF("wd_mempool_stats", struct wd_mempool_stats, blk_num);
+	OFF("wd_mempool_stats", struct wd_mempool_stats, free_blk_num);
+	OFF("wd_mempool_stats", struct wd_mempool_stats, blk_usage_rate);
+	SIZE("wd_blockpool_stats", struct wd_blockpool_stats);
+	OFF("wd_blockpool_stats", struct wd_blockpool_stats, block_size);
+	OFF("wd_blockpool_stats", struct wd_blockpool_stats, block_num);
+	OFF("wd_blockpool_stats", struct wd_blockpool_stats, free_block_num);
+	OFF("wd_blockpool_stats", struct wd_blockpool_stats, block_usage_rate);
+	OFF("wd_blockpool_stats", struct wd_blockpool_stats, mem_waste_rate);
+	SIZE("wd_mempool_setup", struct wd_mempool_setup);
+	OFF("wd_mempool_setup", struct wd_mempool_setup, block_size);
+	OFF("wd_mempool_setup", struct wd_mempool_setup, block_num);
+	OFF("wd_mempool_setup", struct wd_mempool_setup, align_size);
+	OFF("wd_mempool_setup", struct wd_mempool_setup, ops);
 	SIZE("sched_params", struct sched_params);
 	OFF("sched_params", struct sched_params, numa_id);
 	OFF("sched_params", struct sched_params, type);
@@ -169,6 +189,8 @@ int main(void)
 	CONST(UACCE_QFRT_SS);
 	CONST(UACCE_QFRT_MAX);
 	CONST(UACCE_DEV_SVA);
+	CONST(WD_HUGE_PAGE);
+	CONST(WD_NORMAL_PAGE);
 	CONST(WD_SUCCESS);
 	CONST(WD_STREAM_END);
 	CONST(WD_STREAM_START);

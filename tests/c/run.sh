@@ -16,7 +16,7 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PAT
 export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cc=${CC:-gcc}
 cxx=${CXX:-g++}
-headers=(wd.h uacce.h wd_alg_common.h wd_alg.h wd_internal.h wd_comp.h wd_sched.h
+headers=(wd.h wd_bmm.h uacce.h wd_alg_common.h wd_alg.h wd_internal.h wd_comp.h wd_sched.h
 	 wd_zlibwrapper.h)
 
 cflags=(-Wall -Werror -O2 -g)
@@ -93,6 +93,7 @@ for src in "$here"/*.c; do
 	extra=""
 	case $name in
 	init_custom) extra="$wd_libs -lnuma" ;;	# libwd's own calls and numa_max_node()
+	sched_custom | mempool) extra="$wd_libs" ;;	# libwd's own calls
 	esac
 	# shellcheck disable=SC2086
 	if ! "$cc" "${cflags[@]}" $comp_cflags "$src" -o "$build/$name" $comp_libs $extra \

@@ -175,6 +175,37 @@ pub struct uacce_dev_list {
     pub next: *mut uacce_dev_list,
 }
 
+/// `struct wd_mempool_stats` (`page_type` is `enum wd_page_type`).
+#[repr(C)]
+pub struct wd_mempool_stats {
+    pub page_type: c_int,
+    pub page_size: c_ulong,
+    pub page_num: c_ulong,
+    pub blk_size: c_ulong,
+    pub blk_num: c_ulong,
+    pub free_blk_num: c_ulong,
+    pub blk_usage_rate: c_ulong,
+}
+
+/// `struct wd_blockpool_stats`.
+#[repr(C)]
+pub struct wd_blockpool_stats {
+    pub block_size: c_ulong,
+    pub block_num: c_ulong,
+    pub free_block_num: c_ulong,
+    pub block_usage_rate: c_ulong,
+    pub mem_waste_rate: c_ulong,
+}
+
+/// `struct wd_mempool_setup` of `wd_bmm.h`.
+#[repr(C)]
+pub struct wd_mempool_setup {
+    pub block_size: u32,
+    pub block_num: u32,
+    pub align_size: u32,
+    pub ops: wd_mm_ops,
+}
+
 /// `z_stream` of `wd_zlibwrapper.h`.
 #[repr(C)]
 pub struct z_stream {
@@ -288,6 +319,37 @@ pub fn facts() -> Vec<(String, i64)> {
     layout!(v, uacce_dev_list { dev, next });
     layout!(
         v,
+        wd_mempool_stats {
+            page_type,
+            page_size,
+            page_num,
+            blk_size,
+            blk_num,
+            free_blk_num,
+            blk_usage_rate
+        }
+    );
+    layout!(
+        v,
+        wd_blockpool_stats {
+            block_size,
+            block_num,
+            free_block_num,
+            block_usage_rate,
+            mem_waste_rate
+        }
+    );
+    layout!(
+        v,
+        wd_mempool_setup {
+            block_size,
+            block_num,
+            align_size,
+            ops
+        }
+    );
+    layout!(
+        v,
         z_stream {
             next_in,
             avail_in,
@@ -341,6 +403,8 @@ pub fn facts() -> Vec<(String, i64)> {
         ("UACCE_QFRT_DUS", 1),
         ("UACCE_QFRT_MAX", UACCE_QFRT_MAX as i64),
         ("UACCE_DEV_SVA", UACCE_DEV_SVA as i64),
+        ("WD_HUGE_PAGE", 0),
+        ("WD_NORMAL_PAGE", 1),
         ("WD_SUCCESS", WD_SUCCESS as i64),
         ("WD_STREAM_END", WD_STREAM_END as i64),
         ("WD_STREAM_START", WD_STREAM_START as i64),

@@ -1,12 +1,13 @@
 //! `libwd_comp` (version node `UADK_COMP_2.0`): init, sessions and requests.
 
 use crate::abi::*;
+use crate::sched::ForeignSched;
 use crate::{guard, handle_t, neg, EINVAL};
 use libc::{c_char, c_int};
 use std::cell::RefCell;
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use uadk::wd::env::{CtxNum, EnvConfig};
 use uadk::wd::status::*;
 use uadk::{
@@ -18,11 +19,14 @@ use uadk::{
 /// QEMU initialises once per migration channel and tears down once per channel.
 struct Global {
     comp: Option<Comp>,
+    /// The caller's scheduler when `wd_comp_init` was given one of its own.
+    sched: Option<Arc<ForeignSched>>,
     refs: u32,
 }
 
 static GLOBAL: Mutex<Global> = Mutex::new(Global {
     comp: None,
+    sched: None,
     refs: 0,
 });
 
@@ -34,8 +38,21 @@ pub(crate) fn current() -> Option<Comp> {
     global().comp.clone()
 }
 
+fn current_with_sched() -> Option<(Comp, Option<Arc<ForeignSched>>)> {
+    let g = global();
+    g.comp.clone().map(|c| (c, g.sched.clone()))
+}
+
 /// Install a framework instance built by `build` unless one exists (then `-WD_EEXIST`).
 pub(crate) fn install(build: impl FnOnce() -> uadk::Result<Comp>) -> c_int {
+    install_with(None, build)
+}
+
+/// [`install`], remembering the caller's scheduler that `build` was given.
+pub(crate) fn install_with(
+    sched: Option<Arc<ForeignSched>>,
+    build: impl FnOnce() -> uadk::Result<Comp>,
+) -> c_int {
     let mut g = global();
     if g.comp.is_some() {
         g.refs += 1;
@@ -44,6 +61,7 @@ pub(crate) fn install(build: impl FnOnce() -> uadk::Result<Comp>) -> c_int {
     match build() {
         Ok(c) => {
             g.comp = Some(c);
+            g.sched = sched;
             g.refs = 1;
             0
         }
@@ -66,6 +84,7 @@ pub(crate) fn release() {
         if g.refs > 0 {
             return;
         }
+        g.sched = None;
         g.comp.take()
     };
     // Dropped outside the lock: tearing down reaps in-flight requests and runs callbacks.
@@ -188,6 +207,8 @@ pub(crate) struct CSess {
     /// Compression stream input reported as unconsumed though the codec took it (see
     /// `wd_do_comp_strm`).
     held: AtomicU32,
+    /// The key a caller's scheduler made for this session (freed with it, as UADK does).
+    sched_key: AtomicUsize,
 }
 
 static FREE_SESS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
@@ -205,14 +226,16 @@ pub(crate) fn with_sess<T>(h: handle_t, f: impl FnOnce(&Session, &CSess) -> T) -
     g.as_ref().map(|s| f(s, cs))
 }
 
-fn setup_from(s: &wd_comp_sess_setup) -> uadk::Result<SessionSetup> {
+/// A session setup; `sched_param` is read as UADK's `struct sched_params` unless the
+/// caller brought its own scheduler (which alone knows what it points to).
+fn setup_from(s: &wd_comp_sess_setup, foreign: bool) -> uadk::Result<SessionSetup> {
     let alg = Alg::from_u32(s.alg_type)?;
     let op = OpType::from_u32(s.op_type)?;
     // A zero-filled setup means level 1, as UADK.
     let level = Level::new(s.comp_lv.max(1))?;
     let window = WindowSize::from_u32(s.win_sz)?;
     let mut setup = SessionSetup::new(alg, op).level(level).window(window);
-    if !s.sched_param.is_null() {
+    if !s.sched_param.is_null() && !foreign {
         // SAFETY: UADK's sched_param is a struct sched_params for its schedulers.
         let sp = unsafe { &*(s.sched_param as *const sched_params) };
         if sp.numa_id >= 0 {
@@ -229,12 +252,24 @@ pub extern "C" fn wd_comp_alloc_sess(setup: *mut wd_comp_sess_setup) -> handle_t
         if setup.is_null() {
             return 0;
         }
-        let Some(comp) = current() else { return 0 };
-        // SAFETY: non-NULL pointer to the caller's setup.
-        let Ok(setup) = setup_from(unsafe { &*setup }) else {
+        let Some((comp, sched)) = current_with_sched() else {
             return 0;
         };
+        // SAFETY: non-NULL pointer to the caller's setup.
+        let raw = unsafe { &*setup };
+        let Ok(mut setup) = setup_from(raw, sched.is_some()) else {
+            return 0;
+        };
+        let mut key = 0;
+        if let Some(f) = &sched {
+            match f.session_key(raw.sched_param) {
+                Some(k) => key = k,
+                None => return 0,
+            }
+            setup = setup.sched_token(key);
+        }
         let Ok(sess) = comp.session(&setup) else {
+            free_key(key);
             return 0;
         };
         let reuse = FREE_SESS.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -243,15 +278,26 @@ pub extern "C" fn wd_comp_alloc_sess(setup: *mut wd_comp_sess_setup) -> handle_t
                 magic: AtomicU32::new(DEAD),
                 sess: RwLock::new(None),
                 held: AtomicU32::new(0),
+                sched_key: AtomicUsize::new(0),
             })) as handle_t
         });
         // SAFETY: a CSess from the free list or just allocated; dead, so no one uses it.
         let cs = unsafe { &*(h as *const CSess) };
         *cs.sess.write().unwrap_or_else(|e| e.into_inner()) = Some(sess);
         cs.held.store(0, Ordering::Relaxed);
+        cs.sched_key.store(key, Ordering::Relaxed);
         cs.magic.store(LIVE, Ordering::Release);
         h
     })
+}
+
+/// Free a key from a caller's `sched_init` as UADK does (with `free()`).
+fn free_key(key: usize) {
+    if key != 0 {
+        // SAFETY: UADK's contract: sched_init returns malloc'd memory (or NULL), owned by
+        // the session from then on; freed once, here.
+        unsafe { libc::free(key as *mut libc::c_void) };
+    }
 }
 
 /// Close a session. NULL, stale and repeated frees are ignored.
@@ -272,6 +318,7 @@ pub extern "C" fn wd_comp_free_sess(h_sess: handle_t) {
         }
         let old = cs.sess.write().unwrap_or_else(|e| e.into_inner()).take();
         drop(old);
+        free_key(cs.sched_key.swap(0, Ordering::Relaxed));
         FREE_SESS
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -527,8 +574,56 @@ struct ReqPtr(*mut wd_comp_req);
 // SAFETY: see above; only the callback touches the request, once.
 unsafe impl Send for ReqPtr {}
 
+/// The caller's output segments of an async SGL request, filled when it completes.
+struct OutSegs(Vec<(*mut u8, usize)>);
+// SAFETY: UADK's async contract: the caller keeps the list's memory valid and untouched
+// until the callback runs; only the completing thread writes it, once.
+unsafe impl Send for OutSegs {}
+
+impl OutSegs {
+    /// Copy `data` into the segments in order (it fits: the job's output space was their sum).
+    fn scatter(&self, mut data: &[u8]) {
+        for &(p, len) in &self.0 {
+            if data.is_empty() {
+                break;
+            }
+            let n = len.min(data.len());
+            // SAFETY: `p` is valid for `len` bytes (see the type), and `n <= len`.
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, n) };
+            data = &data[n..];
+        }
+    }
+}
+
+/// The buffers of an async request: caller memory for flat buffers; for SGL, the input
+/// gathered now and the output produced into a flat buffer, then scattered into the
+/// caller's list when the request completes.
+fn async_bufs(r: &wd_comp_req) -> Option<(JobBuf, JobBuf, Option<OutSegs>)> {
+    if r.data_fmt == WD_SGL_BUF {
+        let src = segments(r.src as *const wd_datalist, r.src_len)?;
+        let dst = segments(r.dst as *const wd_datalist, r.dst_len)?;
+        let mut flat = Vec::with_capacity(r.src_len as usize);
+        for seg in &src {
+            flat.extend_from_slice(seg);
+        }
+        let out = OutSegs(dst.into_iter().map(|d| (d.as_mut_ptr(), d.len())).collect());
+        let space = JobBuf::Flat(vec![0u8; r.dst_len as usize]);
+        return Some((JobBuf::Flat(flat), space, Some(out)));
+    }
+    // SAFETY: UADK's async contract: the buffers stay valid and untouched until the
+    // callback runs.
+    let (src, dst) = unsafe {
+        (
+            RawBuf::new(r.src as *mut u8, r.src_len as usize),
+            RawBuf::new(r.dst as *mut u8, r.dst_len as usize),
+        )
+    };
+    Some((JobBuf::Raw(src), JobBuf::Raw(dst), None))
+}
+
 /// Async block request: returns at once; the request's callback runs from `wd_comp_poll`
-/// (or a poll thread) with the request updated.
+/// (or a poll thread) with the request updated. SGL requests (`WD_SGL_BUF`) have their
+/// output scattered into the caller's `list_dst` before the callback runs.
 #[no_mangle]
 pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c_int {
     guard(EINVAL, || {
@@ -541,17 +636,9 @@ pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c
             if let Err(rc) = check_req(s, r, false) {
                 return rc;
             }
-            if r.data_fmt != WD_FLAT_BUF {
-                return -WD_EINVAL; // SGL async is not supported yet
-            }
             let Some(cb) = r.cb else { return EINVAL };
-            // SAFETY: UADK's async contract: the buffers stay valid and untouched until the
-            // callback runs.
-            let (src, dst) = unsafe {
-                (
-                    RawBuf::new(r.src as *mut u8, r.src_len as usize),
-                    RawBuf::new(r.dst as *mut u8, r.dst_len as usize),
-                )
+            let Some((src, dst, out_segs)) = async_bufs(r) else {
+                return EINVAL; // a datalist shorter than the lengths claimed
             };
             let rp = ReqPtr(req);
             let callback = Box::new(move |c: uadk::Completion| {
@@ -561,18 +648,23 @@ pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c
                 let req = unsafe { &mut *rp.0 };
                 let src_len = req.src_len as usize;
                 let o = match c.result {
-                    Ok(o) => Outcome::Done {
-                        consumed: src_len,
-                        produced: o.produced,
-                        stream_end: false,
-                    },
+                    Ok(o) => {
+                        if let (Some(segs), JobBuf::Flat(v)) = (&out_segs, &c.dst) {
+                            segs.scatter(&v[..o.produced.min(v.len())]);
+                        }
+                        Outcome::Done {
+                            consumed: src_len,
+                            produced: o.produced,
+                            stream_end: false,
+                        }
+                    }
                     Err(e) => Outcome::Failed(e),
                 };
                 finish(req, o);
                 // SAFETY: calling the caller's callback with its own request and parameter.
                 unsafe { cb(req, req.cb_param) };
             });
-            match s.submit(JobBuf::Raw(src), JobBuf::Raw(dst), callback) {
+            match s.submit(src, dst, callback) {
                 Ok(()) => 0,
                 Err(e) => neg(&e.error),
             }
@@ -600,9 +692,17 @@ fn poll_with(count: *mut u32, f: impl FnOnce(&Comp) -> uadk::Result<u32>) -> c_i
     })
 }
 
-/// Reap up to `expt` async completions over all contexts.
+/// Reap up to `expt` async completions over all contexts; with a caller's scheduler, its
+/// `poll_policy` decides (UADK's behaviour).
 #[no_mangle]
 pub extern "C" fn wd_comp_poll(expt: u32, count: *mut u32) -> c_int {
+    let sched = guard(None, || global().sched.clone());
+    if let Some(f) = sched {
+        if count.is_null() {
+            return EINVAL;
+        }
+        return guard(EINVAL, || f.poll(expt, count));
+    }
     poll_with(count, |c| c.poll(expt))
 }
 

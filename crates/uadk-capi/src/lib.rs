@@ -12,6 +12,7 @@
 
 pub mod abi;
 pub mod comp;
+pub mod mempool;
 pub mod sched;
 pub mod wd;
 pub mod zlib;

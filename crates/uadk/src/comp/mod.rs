@@ -52,6 +52,9 @@ pub struct CompConfig {
     /// How long a hardware request may take before its queue is declared hung
     /// (`None`: the driver's default, see `UADK_HW_TIMEOUT_MS`).
     pub hw_timeout: Option<Duration>,
+    /// A caller-supplied scheduler (what `wd_comp_init`'s `struct wd_sched` gives); when
+    /// set, it replaces the built-in one of `policy`. See [`Scheduler`].
+    pub scheduler: Option<Arc<dyn Scheduler>>,
 }
 
 impl Default for CompConfig {
@@ -89,6 +92,7 @@ impl CompConfig {
             epoll: false,
             hw_strict: false,
             hw_timeout: None,
+            scheduler: None,
         }
     }
 
@@ -122,6 +126,12 @@ impl CompConfig {
     /// Choose the scheduling policy.
     pub fn policy(mut self, p: SchedPolicy) -> Self {
         self.policy = p;
+        self
+    }
+
+    /// Use a caller-supplied scheduler instead of the built-in one.
+    pub fn scheduler(mut self, s: Arc<dyn Scheduler>) -> Self {
+        self.scheduler = Some(s);
         self
     }
 
@@ -233,7 +243,7 @@ struct Inner {
     ready: Mutex<std::collections::VecDeque<(Job, Result<Output>)>>,
     ctxs: Vec<Ctx>,
     async_ctxs: Vec<usize>,
-    sched: Box<dyn Scheduler>,
+    sched: Arc<dyn Scheduler>,
     notify: Arc<Notify>,
     config: CompConfig,
     poll_cursor: AtomicUsize,
@@ -369,7 +379,10 @@ impl Comp {
             ready: Mutex::new(Default::default()),
             ctxs,
             async_ctxs,
-            sched: Box::new(RrScheduler::new(config.policy, &layout)),
+            sched: match &config.scheduler {
+                Some(s) => s.clone(),
+                None => Arc::new(RrScheduler::new(config.policy, &layout)),
+            },
             notify,
             config,
             poll_cursor: AtomicUsize::new(0),
@@ -395,6 +408,7 @@ impl Comp {
             key: SchedKey {
                 node: setup.node,
                 op: setup.op,
+                token: setup.sched_token,
             },
             stream: Mutex::new(StreamSlot::default()),
         })
@@ -636,6 +650,8 @@ pub struct SessionSetup {
     pub window: WindowSize,
     /// Preferred NUMA node (UADK's `sched_param`); `None` lets the policy decide.
     pub node: Option<u32>,
+    /// Opaque per-session value handed to the scheduler in [`SchedKey::token`].
+    pub sched_token: usize,
 }
 
 impl SessionSetup {
@@ -647,6 +663,7 @@ impl SessionSetup {
             level: Level::default(),
             window: WindowSize::default(),
             node: None,
+            sched_token: 0,
         }
     }
 
@@ -665,6 +682,12 @@ impl SessionSetup {
     /// Prefer a NUMA node.
     pub fn node(mut self, node: u32) -> Self {
         self.node = Some(node);
+        self
+    }
+
+    /// Set the per-session value a caller-supplied scheduler receives.
+    pub fn sched_token(mut self, token: usize) -> Self {
+        self.sched_token = token;
         self
     }
 }
@@ -731,9 +754,7 @@ impl Session {
         if dst.is_empty() {
             return Err(Error::InvalidParam("output buffer is empty".into()));
         }
-        let idx = self
-            .pick(CtxMode::Sync)
-            .ok_or_else(|| no_ctx(CtxMode::Sync, self.params.op))?;
+        let idx = self.pick(CtxMode::Sync)?;
         match self.send_sync(idx, src, dst.reborrow()) {
             Err(e) if e.is_device_fault() => self.recover(idx, src, dst, e),
             r => r,
@@ -765,21 +786,40 @@ impl Session {
         res
     }
 
-    /// The scheduler's pick, skipping contexts whose device has failed while others
+    /// The scheduler's pick, checked (a caller-supplied scheduler may return any index,
+    /// UADK's `wd_check_ctx`), skipping contexts whose device has failed while others
     /// are still up.
-    fn pick(&self, mode: CtxMode) -> Option<usize> {
-        let first = self.comp.sched.pick(&self.key, mode)?;
+    fn pick(&self, mode: CtxMode) -> Result<usize> {
+        let checked = |idx: usize| match self.comp.ctxs.get(idx) {
+            Some(c) if c.spec.mode == mode => Ok(idx),
+            Some(_) => Err(Error::InvalidParam(format!(
+                "scheduler picked ctx {idx}, not a {} context",
+                mode.name()
+            ))),
+            None => Err(Error::InvalidParam(format!(
+                "scheduler picked ctx {idx} of {}",
+                self.comp.ctxs.len()
+            ))),
+        };
+        let next = || {
+            self.comp
+                .sched
+                .pick(&self.key, mode)
+                .ok_or_else(|| no_ctx(mode, self.params.op))
+                .and_then(checked)
+        };
+        let first = next()?;
         if !self.comp.ctxs[first].down.load(Ordering::Relaxed) {
-            return Some(first);
+            return Ok(first);
         }
         for _ in 0..self.comp.ctxs.len().min(64) {
-            match self.comp.sched.pick(&self.key, mode) {
-                Some(i) if !self.comp.ctxs[i].down.load(Ordering::Relaxed) => return Some(i),
-                Some(_) => {}
-                None => break,
+            match next() {
+                Ok(i) if !self.comp.ctxs[i].down.load(Ordering::Relaxed) => return Ok(i),
+                Ok(_) => {}
+                Err(_) => break,
             }
         }
-        Some(first)
+        Ok(first)
     }
 
     /// A device failed a block request: send it once more on another context, then
@@ -792,7 +832,7 @@ impl Session {
         e: Error,
     ) -> Result<Output> {
         let other = (0..2)
-            .filter_map(|_| self.pick(CtxMode::Sync))
+            .filter_map(|_| self.pick(CtxMode::Sync).ok())
             .find(|&j| j != failed);
         if let Some(j) = other {
             self.comp.ctxs[j]
@@ -902,12 +942,7 @@ impl Session {
             Some(_) => {}
         }
         slot.fresh_needed = false;
-        let idx = self
-            .comp
-            .sched
-            .pick(&self.key, CtxMode::Sync)
-            .ok_or_else(|| no_ctx(CtxMode::Sync, self.params.op))?;
-        let ctx = &self.comp.ctxs[idx];
+        let ctx = &self.comp.ctxs[self.pick(CtxMode::Sync)?];
         ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
         let mut req = Request {
             params: self.params,
@@ -1003,8 +1038,9 @@ impl Session {
                 dst,
             );
         }
-        let Some(idx) = self.pick(CtxMode::Async) else {
-            return fail(no_ctx(CtxMode::Async, self.params.op), src, dst);
+        let idx = match self.pick(CtxMode::Async) {
+            Ok(i) => i,
+            Err(e) => return fail(e, src, dst),
         };
         let job = Job {
             params: self.params,
@@ -1019,7 +1055,7 @@ impl Session {
             }
             // The context's device failed: try another context, then the CPU engine.
             let other = (0..2)
-                .filter_map(|_| self.pick(CtxMode::Async))
+                .filter_map(|_| self.pick(CtxMode::Async).ok())
                 .find(|&j| j != idx);
             res = match other {
                 Some(j) => {

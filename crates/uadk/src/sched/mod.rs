@@ -17,14 +17,28 @@ pub struct SchedKey {
     pub node: Option<u32>,
     /// Op type of the session.
     pub op: OpType,
+    /// Opaque per-session value for a caller-supplied scheduler (the C ABI puts the key
+    /// that a `struct wd_sched`'s `sched_init` returned here); 0 when unused.
+    pub token: usize,
 }
 
 /// Picks a context index for a request.
+///
+/// Besides [`RrScheduler`], a caller may supply its own through
+/// [`CompConfig::scheduler`](crate::CompConfig::scheduler). The framework checks every
+/// index it returns: one out of range, or of a context of the other mode, fails the
+/// request with [`Error::InvalidParam`](crate::Error::InvalidParam).
 pub trait Scheduler: Send + Sync {
     /// Policy name.
     fn name(&self) -> &'static str;
     /// A context for this key and mode, or `None` if no context serves them.
     fn pick(&self, key: &SchedKey, mode: CtxMode) -> Option<usize>;
+}
+
+impl std::fmt::Debug for dyn Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Scheduler({})", self.name())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -125,12 +139,14 @@ mod tests {
         let k = SchedKey {
             node: Some(0),
             op: Compress,
+            token: 0,
         };
         let picks: Vec<_> = (0..4).map(|_| s.pick(&k, Sync).unwrap()).collect();
         assert_eq!(picks, vec![0, 1, 0, 1]);
         let k1 = SchedKey {
             node: Some(1),
             op: Compress,
+            token: 0,
         };
         assert_eq!(s.pick(&k1, Sync), Some(2));
     }
@@ -141,6 +157,7 @@ mod tests {
         let any = SchedKey {
             node: None,
             op: Compress,
+            token: 0,
         };
         let mut seen: Vec<_> = (0..3).map(|_| s.pick(&any, Sync).unwrap()).collect();
         seen.sort();
@@ -149,12 +166,14 @@ mod tests {
         let k = SchedKey {
             node: Some(1),
             op: Decompress,
+            token: 0,
         };
         assert_eq!(s.pick(&k, Async), None);
         // Node 0 has no async compress ctx: falls back to node 1's.
         let k = SchedKey {
             node: Some(0),
             op: Compress,
+            token: 0,
         };
         assert_eq!(s.pick(&k, Async), Some(4));
     }
@@ -165,6 +184,7 @@ mod tests {
         let k = SchedKey {
             node: Some(0),
             op: Compress,
+            token: 0,
         };
         assert_eq!(s.pick(&k, Sync), Some(0));
         assert_eq!(s.pick(&k, Sync), Some(0));
@@ -172,11 +192,13 @@ mod tests {
         let k = SchedKey {
             node: Some(1),
             op: Compress,
+            token: 0,
         };
         assert_eq!(n.pick(&k, Sync), Some(2));
         let any = SchedKey {
             node: None,
             op: Decompress,
+            token: 0,
         };
         assert_eq!(n.pick(&any, Sync), Some(3));
     }
