@@ -222,6 +222,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             "lz4 is served in block mode only: use --opt 0 or --opt 1",
         ));
     }
+    let mut faults = None;
     let summary = if args.multi > 1 {
         run_children(&args)?
     } else {
@@ -234,12 +235,25 @@ pub fn run(args: Args) -> Result<ExitCode> {
             println!("{}", m.report_line(bench.comp.driver_name()));
             return Ok(ExitCode::SUCCESS);
         }
+        let info = bench.comp.ctx_info();
+        let sum = |f: fn(&uadk::wd::CtxStatsSnapshot) -> u64| -> u64 {
+            info.iter().map(|c| f(&c.stats)).sum()
+        };
+        faults = Some([
+            sum(|s| s.hw_errors),
+            sum(|s| s.timeouts),
+            sum(|s| s.retries),
+            sum(|s| s.fallbacks),
+        ]);
         Summary::from_measurement(&m, bench.comp.driver_name(), &bench.input)
     };
     if args.json {
         println!("{}", summary.json(&args));
     } else {
         summary.print(&args);
+        if let Some([e, t, r, f]) = faults.filter(|v| v.iter().any(|&x| x > 0)) {
+            println!("device faults: {e} errors, {t} timeouts, {r} retried, {f} finished by the CPU engine");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

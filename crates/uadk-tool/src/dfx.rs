@@ -58,7 +58,7 @@ fn print_counters() -> Result<()> {
         info.len()
     );
     println!(
-        "{:>4} {:>4} {:<6} {:<7} {:<8} {:>10} {:>10} {:>7} {:>7} {:>14} {:>14} {:>7}",
+        "{:>4} {:>4} {:<6} {:<7} {:<8} {:>10} {:>10} {:>7} {:>7} {:>14} {:>14} {:>7} {:>6} {:>7} {:>5} {:>8}",
         "CTX",
         "NODE",
         "MODE",
@@ -70,12 +70,16 @@ fn print_counters() -> Result<()> {
         "BUSY",
         "BYTES_IN",
         "BYTES_OUT",
-        "PENDING"
+        "PENDING",
+        "HW_ERR",
+        "TIMEOUT",
+        "RETRY",
+        "FALLBACK"
     );
     for c in &info {
         let s = &c.stats;
         println!(
-            "{:>4} {:>4} {:<6} {:<7} {:<8} {:>10} {:>10} {:>7} {:>7} {:>14} {:>14} {:>7}",
+            "{:>4} {:>4} {:<6} {:<7} {:<8} {:>10} {:>10} {:>7} {:>7} {:>14} {:>14} {:>7} {:>6} {:>7} {:>5} {:>8}",
             c.idx,
             c.spec.node,
             c.spec.mode.name(),
@@ -87,7 +91,11 @@ fn print_counters() -> Result<()> {
             s.busy,
             s.bytes_in,
             s.bytes_out,
-            c.pending
+            c.pending,
+            s.hw_errors,
+            s.timeouts,
+            s.retries,
+            s.fallbacks
         );
     }
     Ok(())

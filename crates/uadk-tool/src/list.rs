@@ -11,6 +11,22 @@ pub struct Args {
     /// Show the engine chosen for this algorithm [default: the best driver overall]
     #[arg(short, long, value_enum)]
     pub alg: Option<AlgArg>,
+
+    /// Task type of the engine shown: hw (what QEMU asks for), instr (CPU engine) or mix
+    /// (the best driver present)
+    #[arg(long, value_enum, default_value_t = Task::Mix)]
+    pub task: Task,
+}
+
+/// UADK's `alg_task_type`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum Task {
+    /// TASK_HW
+    Hw,
+    /// TASK_INSTR
+    Instr,
+    /// TASK_MIX
+    Mix,
 }
 
 /// Run `list`.
@@ -32,7 +48,36 @@ pub fn run(args: Args) -> Result<ExitCode> {
         );
     }
 
-    let mut cfg = CompConfig::from_env()?;
+    for d in uadk::drv::registry() {
+        let devs = d.describe();
+        if !devs.is_empty() {
+            println!();
+            println!("Devices of {}:", d.name());
+            for line in devs {
+                println!("  {line}");
+            }
+        }
+    }
+    if let Some(m) = uadk::model::installed() {
+        println!();
+        println!("Modelled devices (root {}):", m.root().display());
+        for d in m.devices() {
+            println!(
+                "  {} node {}: {} requests executed, {} faults injected{}",
+                d.name(),
+                d.node(),
+                d.stats.executed.load(std::sync::atomic::Ordering::Relaxed),
+                d.stats.injected.load(std::sync::atomic::Ordering::Relaxed),
+                if d.removed() { ", removed" } else { "" }
+            );
+        }
+    }
+
+    let mut cfg = CompConfig::from_env()?.task_type(match args.task {
+        Task::Hw => uadk::TaskType::Hw,
+        Task::Instr => uadk::TaskType::Instr,
+        Task::Mix => uadk::TaskType::Mix,
+    });
     if let Some(a) = args.alg {
         cfg = cfg.alg(a.alg());
     }
@@ -69,6 +114,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
             .entry((c.spec.node, c.spec.op, c.spec.mode, c.driver))
             .or_default() += 1;
     }
+    let sum = |f: fn(&uadk::wd::CtxStatsSnapshot) -> u64| -> u64 {
+        info.iter().map(|c| f(&c.stats)).sum()
+    };
+    println!(
+        "  faults:       {} device errors, {} timeouts, {} retries, {} CPU fallbacks",
+        sum(|s| s.hw_errors),
+        sum(|s| s.timeouts),
+        sum(|s| s.retries),
+        sum(|s| s.fallbacks)
+    );
     println!("  contexts:     {}", info.len());
     println!(
         "    {:>4}  {:<7} {:<6} {:>5}  DRIVER",

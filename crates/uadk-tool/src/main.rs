@@ -19,6 +19,11 @@ use std::process::ExitCode;
     about = "UADK compression tool: compress, decompress, benchmark, compare, dfx, list"
 )]
 struct Cli {
+    /// Model HiSilicon ZIP devices in software and run through the hardware driver:
+    /// COUNT[@NODE][:vVERSION][:qQUEUES],... (as the UADK_ZIP_MODEL variable)
+    #[arg(long, global = true, value_name = "SPEC")]
+    model: Option<String>,
+
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -41,6 +46,15 @@ enum Cmd {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(spec) = &cli.model {
+        if let Err(e) = uadk::model::parse_spec(spec) {
+            eprintln!("uadk_tool: {e}");
+            return ExitCode::FAILURE;
+        }
+        // Through the environment, so that benchmark's child processes see the same
+        // devices; no other thread runs yet.
+        std::env::set_var(uadk::model::MODEL_ENV, spec);
+    }
     let res = match cli.cmd {
         // `compress -d` decompresses, as `gzip -d` does.
         Cmd::Compress(a) => {

@@ -390,6 +390,14 @@ impl Comp {
             pollers: Mutex::new(Vec::new()),
         });
         Inner::start_pollers(&inner)?;
+        if crate::wd::env::log_info() {
+            eprintln!(
+                "uadk: wd_comp ready: driver {}, {} contexts, policy {}",
+                inner.driver.name(),
+                inner.ctxs.len(),
+                inner.sched.name()
+            );
+        }
         Ok(Comp { inner })
     }
 

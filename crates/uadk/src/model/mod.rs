@@ -33,6 +33,37 @@ use std::time::Duration;
 /// hardware version 3, 256 queues per device.
 pub const MODEL_ENV: &str = "UADK_ZIP_MODEL";
 
+/// Environment variable injecting faults into modelled devices at start-up: a
+/// comma-separated list of `DEVICE:KIND[:COUNT]`, KIND one of `error`, `lost`, `badtag`
+/// (the next COUNT requests, default 1) or `stall` (COUNT milliseconds), e.g.
+/// `hisi_zip-0:error:10,hisi_zip-1:lost`.
+pub const FAULT_ENV: &str = "UADK_ZIP_MODEL_FAULTS";
+
+/// Parse [`FAULT_ENV`]: (device, fault, count).
+pub fn parse_faults(s: &str) -> Result<Vec<(String, Fault, u32)>> {
+    let bad = |m: String| Error::InvalidParam(format!("{FAULT_ENV}='{s}': {m}"));
+    let mut v = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let f: Vec<&str> = part.split(':').collect();
+        if f.len() < 2 || f.len() > 3 {
+            return Err(bad(format!("'{part}' is not DEVICE:KIND[:COUNT]")));
+        }
+        let n: u32 = match f.get(2) {
+            Some(c) => c.parse().map_err(|_| bad(format!("count '{c}'")))?,
+            None => 1,
+        };
+        let fault = match f[1] {
+            "error" => Fault::ErrorStatus,
+            "lost" => Fault::NoCompletion,
+            "badtag" => Fault::BadTag,
+            "stall" => Fault::Stall(Duration::from_millis(n as u64)),
+            k => return Err(bad(format!("unknown fault '{k}'"))),
+        };
+        v.push((f[0].to_string(), fault, n));
+    }
+    Ok(v)
+}
+
 /// SQ and CQ depth of modelled queues.
 pub const MODEL_DEPTH: u16 = 1024;
 /// MMIO region of a modelled queue.
@@ -255,10 +286,19 @@ pub fn install_from_env() -> Result<Option<Arc<Model>>> {
     if let Some(m) = installed() {
         return Ok(Some(m));
     }
-    match std::env::var(MODEL_ENV) {
-        Ok(s) if !s.trim().is_empty() => install(&parse_spec(&s)?).map(Some),
-        _ => Ok(None),
+    let m = match std::env::var(MODEL_ENV) {
+        Ok(s) if !s.trim().is_empty() => install(&parse_spec(&s)?)?,
+        _ => return Ok(None),
+    };
+    if let Ok(f) = std::env::var(FAULT_ENV) {
+        for (dev, fault, n) in parse_faults(&f)? {
+            let d = m
+                .device(&dev)
+                .ok_or_else(|| Error::InvalidParam(format!("{FAULT_ENV}: no device '{dev}'")))?;
+            d.inject(fault, n);
+        }
     }
+    Ok(Some(m))
 }
 
 /// Install modelled devices for this process and point the UACCE layer at them. A
@@ -728,6 +768,17 @@ mod tests {
         assert_eq!(parse_spec("3").unwrap()[0].count, 3);
         for bad in ["", "x", "1@y", "1:v9", "1:z", "0", "1:q0"] {
             assert!(parse_spec(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fault_syntax() {
+        let f = parse_faults("hisi_zip-0:error:10, hisi_zip-1:lost,hisi_zip-0:stall:50").unwrap();
+        assert_eq!(f[0], ("hisi_zip-0".into(), Fault::ErrorStatus, 10));
+        assert_eq!(f[1], ("hisi_zip-1".into(), Fault::NoCompletion, 1));
+        assert_eq!(f[2].1, Fault::Stall(Duration::from_millis(50)));
+        for bad in ["x", "a:b", "a:error:z", "a:error:1:2"] {
+            assert!(parse_faults(bad).is_err(), "{bad}");
         }
     }
 

@@ -8,10 +8,24 @@
 //! - `WD_COMP_EPOLL_EN=1`: sync requests wait for the device instead of busy polling.
 //! - `UADK_HW_STRICT=1` (ours): asking for `TASK_HW` without hardware fails with
 //!   `-WD_ENODEV` as UADK does, instead of falling back to the CPU engine.
+//! - `UADK_LOG=info` (ours): one line on stderr per framework set up, naming its driver.
+//! - `UADK_UACCE_ROOT`, `UADK_ZIP_MODEL`, `UADK_ZIP_MODEL_FAULTS`, `UADK_HW_TIMEOUT_MS`
+//!   (ours): see [`crate::uacce`], [`crate::model`] and [`crate::drv::hisi`].
 
 use super::CtxMode;
 use crate::comp::OpType;
 use crate::error::{Error, Result};
+
+/// True when `UADK_LOG` asks for informational messages (`info` or `debug`).
+pub fn log_info() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        std::env::var("UADK_LOG").is_ok_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v == "info" || v == "debug"
+        })
+    })
+}
 
 /// One entry of `WD_COMP_CTX_NUM`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
