@@ -72,8 +72,9 @@ pub struct Args {
     pub alg: AlgArg,
 
     /// Mode: sva/nosva take the best driver of any kind, instr the CPU engine
-    #[arg(long, value_enum, default_value_t = Mode::Instr)]
-    pub mode: Mode,
+    /// [default: sva with --model or UADK_ZIP_MODEL, else instr]
+    #[arg(long, value_enum)]
+    pub mode: Option<Mode>,
 
     /// 0 block compress, 1 block decompress, 2 stream compress, 3 stream decompress
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=3))]
@@ -153,6 +154,17 @@ fn parse_seconds(s: &str) -> std::result::Result<f64, String> {
 }
 
 impl Args {
+    /// The mode in force: modelled devices are there to be used.
+    fn mode(&self) -> Mode {
+        self.mode.unwrap_or_else(|| {
+            if std::env::var_os(uadk::model::MODEL_ENV).is_some_and(|v| !v.is_empty()) {
+                Mode::Sva
+            } else {
+                Mode::Instr
+            }
+        })
+    }
+
     fn op(&self) -> OpType {
         match self.opt {
             0 | 2 => OpType::Compress,
@@ -189,7 +201,7 @@ impl Args {
             v.push(val.into());
         };
         opt("--alg", self.alg.alg().name().to_string());
-        opt("--mode", self.mode.name().to_string());
+        opt("--mode", self.mode().name().to_string());
         opt("--opt", self.opt.to_string());
         opt("--pktlen", self.pktlen.to_string());
         opt("--seconds", self.seconds.to_string());
@@ -614,7 +626,7 @@ fn bench_config(args: &Args) -> Result<CompConfig> {
     // the contexts (WD_COMP_CTX_NUM).
     let mut cfg = CompConfig::from_env()?
         .alg(args.alg.alg())
-        .task_type(args.mode.task_type());
+        .task_type(args.mode().task_type());
     if !args.init2 {
         for mode in CtxMode::ALL {
             for op in OpType::ALL {
@@ -873,7 +885,7 @@ impl Summary {
             args.opt_name(),
             args.opt,
             sync_name(args),
-            args.mode.name(),
+            args.mode().name(),
             self.driver,
             args.level,
             args.winsize.bytes() / 1024
@@ -915,7 +927,7 @@ impl Summary {
                 "\"cpu_percent\":{:.2},\"ratio\":{:.4}}}"
             ),
             args.alg.alg().name(),
-            args.mode.name(),
+            args.mode().name(),
             json_str(&self.driver),
             args.opt,
             match args.op() {

@@ -397,3 +397,53 @@ fn dfx_prints_versions_and_counters() {
     ok(&o);
     assert!(stdout(&o).contains("BYTES_IN"), "{}", stdout(&o));
 }
+
+#[test]
+fn model_devices_appear_and_serve_the_benchmark() {
+    let o = run(&["--model", "2@0,1@0:v2", "list"]);
+    ok(&o);
+    let out = stdout(&o);
+    assert!(out.contains("hisi_zip        100  hw     yes"), "{out}");
+    assert!(
+        out.contains("hisi_zip-1 node 0 api hisi_qm_v3 queues free 256"),
+        "{out}"
+    );
+    assert!(out.contains("hisi_zip-2 node 0 api hisi_qm_v2"), "{out}");
+    assert!(out.contains("driver:       hisi_zip"), "{out}");
+
+    let o = run(&[
+        "--model",
+        "1@0",
+        "benchmark",
+        "--alg",
+        "gzip",
+        "--seconds",
+        "1",
+        "--pktlen",
+        "4096",
+    ]);
+    ok(&o);
+    let out = stdout(&o);
+    assert!(out.contains("(driver hisi_zip)"), "{out}");
+
+    // Faults from the environment are recovered and counted.
+    let o = Command::new(BIN)
+        .args([
+            "--model",
+            "1@0",
+            "benchmark",
+            "--alg",
+            "zlib",
+            "--seconds",
+            "1",
+        ])
+        .env("UADK_ZIP_MODEL_FAULTS", "hisi_zip-0:error:3")
+        .output()
+        .unwrap();
+    ok(&o);
+    let out = stdout(&o);
+    assert!(out.contains("device faults: 3 errors"), "{out}");
+
+    let o = run(&["--model", "x", "list"]);
+    assert!(fails(&o).contains("UADK_ZIP_MODEL"));
+}
