@@ -96,6 +96,10 @@ pub struct Args {
     #[arg(long, hide = true, requires = "spawn")]
     pub spawn_report: Option<PathBuf>,
 
+    /// Internal: measure the RSS of warm contexts in this fresh process and print it
+    #[arg(long, hide = true)]
+    pub ctx_rss_child: bool,
+
     /// Internal: the program to run for --spawn-report, and its arguments
     #[arg(last = true, hide = true)]
     pub spawn: Vec<OsString>,
@@ -1483,6 +1487,57 @@ struct AsyncScaling {
     one: Stats,
     two: Stats,
     cpus: usize,
+    /// Resident memory per warm sync context, KiB (see [`ctx_rss_kib`]).
+    ctx_rss_kib: Option<f64>,
+}
+
+/// [`ctx_rss_kib`] in a fresh process of this program: memory this one has freed would
+/// otherwise be reused and hide the contexts' own.
+fn ctx_rss_in_child() -> Option<f64> {
+    let exe = std::env::current_exe().ok()?;
+    let out = std::process::Command::new(exe)
+        .args(["compare", "--ctx-rss-child"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("ctx_rss_kib=")?.trim().parse().ok())
+}
+
+/// Contexts per op type in the RSS-per-context measurement.
+const RSS_CTXS: u32 = 32;
+
+/// Resident memory a warm sync context costs (64 KiB requests): RSS growth over setting up `RSS_CTXS`
+/// compress and as many decompress contexts and sending each the requests that build all
+/// its codec state (gzip level 1 and level 6 compression, inflation), divided by the
+/// contexts. Buffers of the measurement itself are allocated before the probe starts.
+fn ctx_rss_kib(data: &[u8]) -> Result<f64> {
+    let page = &data[..data.len().min(BLOCK)];
+    let mut out = vec![0u8; uadk::compress_bound(Alg::Gzip, page.len())];
+    let mut back = vec![0u8; page.len()];
+    let probe = RssProbe::start();
+    let cfg = CompConfig::new()
+        .alg(Alg::Gzip)
+        .ctxs(CtxMode::Async, OpType::Compress, 0)
+        .ctxs(CtxMode::Async, OpType::Decompress, 0)
+        .ctxs(CtxMode::Sync, OpType::Compress, RSS_CTXS)
+        .ctxs(CtxMode::Sync, OpType::Decompress, RSS_CTXS);
+    let comp = Comp::new(cfg)?;
+    let nctx = comp.ctx_info().len() as f64;
+    let l1 = comp.session(&SessionSetup::new(Alg::Gzip, OpType::Compress).level(Level::L1))?;
+    let l6 = comp.session(&SessionSetup::new(Alg::Gzip, OpType::Compress).level(Level::L6))?;
+    let d = comp.session(&SessionSetup::new(Alg::Gzip, OpType::Decompress))?;
+    // Round-robin: one request per context of the group, per kind.
+    for _ in 0..comp.ctx_info().len() {
+        let n = l1.process(page, &mut out)?;
+        d.process(&out[..n], &mut back)?;
+        l6.process(page, &mut out)?;
+    }
+    let kib = probe
+        .delta_kib()
+        .ok_or_else(|| Error::msg("no /proc/self/status"))?;
+    drop(comp);
+    Ok(kib as f64 / nctx)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1777,6 +1832,20 @@ fn targets(rows: &[Row], scaling: Option<&AsyncScaling>) -> Vec<Target> {
         measured,
         factor,
         met: factor.map(|f| f >= 1.8),
+    });
+    let rss = scaling.and_then(|s| s.ctx_rss_kib);
+    t.push(Target {
+        what: "bounded RSS per context (warm sync context of the CPU engine)".into(),
+        measured: match rss {
+            Some(k) => format!(
+                "{k:.0} KiB per context ({RSS_CTXS} compress + {RSS_CTXS} decompress contexts, \
+                 each warmed with gzip L1, L6 and inflate)"
+            ),
+            None => "not measured".into(),
+        },
+        factor: None,
+        // Bounded: what a context keeps is its codec state, reused; 2 MiB is the budget.
+        met: rss.map(|k| k <= 2048.0),
     });
     t
 }
@@ -2121,6 +2190,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(report) = &args.spawn_report {
         return spawn_helper(report, &args.spawn);
     }
+    if args.ctx_rss_child {
+        let data = crate::datagen::text(BLOCK);
+        println!("ctx_rss_kib={:.1}", ctx_rss_kib(&data)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let started = Instant::now();
     fs::create_dir_all(&args.out).context(args.out.display())?;
     let original = get_affinity();
@@ -2178,6 +2252,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             one: Stats::default(),
             two: Stats::default(),
             cpus: cpus_total,
+            ctx_rss_kib: ctx_rss_in_child(),
         };
         eprintln!("compare: async scaling, 1 and 2 contexts");
         for _ in 0..args.runs {
