@@ -324,3 +324,31 @@ fn many_threads_on_few_queues() {
         }
     });
 }
+
+#[test]
+fn contexts_go_to_devices_that_serve_the_algorithm() {
+    hw();
+    // hisi_zip-2 is a v2 device without lz4: an lz4 framework must not use it.
+    let c = Comp::new(
+        CompConfig::new()
+            .alg(Alg::Lz4)
+            .task_type(TaskType::Hw)
+            .ctxs(CtxMode::Sync, OpType::Compress, 6)
+            .ctxs(CtxMode::Sync, OpType::Decompress, 0)
+            .ctxs(CtxMode::Async, OpType::Compress, 0)
+            .ctxs(CtxMode::Async, OpType::Decompress, 0),
+    )
+    .unwrap();
+    let s = c
+        .session(&SessionSetup::new(Alg::Lz4, OpType::Compress))
+        .unwrap();
+    for i in 0..30 {
+        s.process_to_vec(&text_bytes(10_000, i)).unwrap();
+    }
+    let errors: u64 = c
+        .ctx_info()
+        .iter()
+        .map(|i| i.stats.hw_errors + i.stats.fallbacks)
+        .sum();
+    assert_eq!(errors, 0);
+}

@@ -332,6 +332,9 @@ impl Comp {
         if let Some(t) = config.hw_timeout {
             driver.set_timeout(t);
         }
+        if let Some(a) = config.alg {
+            driver.set_alg(a);
+        }
         let notify = Arc::new(Notify::default());
         let fallback = (driver.task_type() == TaskType::Hw).then(|| Fallback {
             driver: drv::cpu::CpuDriver::new(),

@@ -48,6 +48,9 @@ pub trait Driver: Send + Sync {
     fn reset_stream(&self, params: &ReqParams, state: &mut StreamState) -> Result<()>;
     /// How long a request may take before the driver gives up on its queue.
     fn set_timeout(&self, _timeout: Duration) {}
+    /// The algorithm the framework was set up for (`wd_comp_init2`'s `alg`): a driver
+    /// may then place contexts only on devices that serve it.
+    fn set_alg(&self, _alg: Alg) {}
     /// One line per device the driver drives, for listings.
     fn describe(&self) -> Vec<String> {
         Vec::new()

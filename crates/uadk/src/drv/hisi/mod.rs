@@ -44,6 +44,8 @@ pub struct HisiZipDriver {
     algs: Vec<Alg>,
     next: AtomicUsize,
     timeout_ms: AtomicU64,
+    /// The algorithm contexts are for, if the framework named one.
+    alg: std::sync::Mutex<Option<Alg>>,
 }
 
 impl Default for HisiZipDriver {
@@ -111,6 +113,7 @@ impl HisiZipDriver {
             algs,
             next: AtomicUsize::new(0),
             timeout_ms: AtomicU64::new(timeout_ms),
+            alg: std::sync::Mutex::new(None),
         }
     }
 
@@ -144,6 +147,10 @@ impl Driver for HisiZipDriver {
     fn set_timeout(&self, t: Duration) {
         self.timeout_ms
             .store(t.as_millis().max(1) as u64, Ordering::Relaxed);
+    }
+
+    fn set_alg(&self, alg: Alg) {
+        *self.alg.lock().unwrap_or_else(|e| e.into_inner()) = Some(alg);
     }
 
     fn check(&self, params: &ReqParams, kind: ReqKind) -> Result<()> {
