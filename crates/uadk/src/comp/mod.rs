@@ -872,10 +872,17 @@ impl Session {
     }
 
     /// Sync block request: all of `src` into `dst` as one complete stream (compress) or
-    /// from one complete stream (decompress). Returns the bytes written.
+    /// from one complete stream (decompress). Returns the bytes written. Decompression
+    /// reads one stream: bytes after its end are left unread (see [`Session::process_output`]).
     pub fn process(&self, src: &[u8], dst: &mut [u8]) -> Result<usize> {
         self.run_sync(Src::Flat(src), Dst::Flat(dst))
             .map(|o| o.produced)
+    }
+
+    /// [`Session::process`], reporting the input consumed too: for decompression, where
+    /// the stream ended (UADK's `src_len` on return), e.g. the next member of a gzip file.
+    pub fn process_output(&self, src: &[u8], dst: &mut [u8]) -> Result<Output> {
+        self.run_sync(Src::Flat(src), Dst::Flat(dst))
     }
 
     /// Sync block request over scatter-gather lists (UADK's `WD_SGL_BUF`).

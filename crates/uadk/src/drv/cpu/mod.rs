@@ -12,6 +12,7 @@
 //! a context has seen each kind of request once.
 
 pub mod isal;
+mod ld;
 
 use super::{CtxSpec, Driver, DriverCtx, Dst, Job, Notify, ReqKind, Request, Src, StreamState};
 use crate::comp::{Alg, OpType, Output, ReqParams, WindowSize};
@@ -244,7 +245,7 @@ pub(crate) struct Engine {
 struct Codecs {
     isal: Option<IsalDeflate>,
     ld_comp: [Option<libdeflater::Compressor>; 13],
-    ld_decomp: Option<libdeflater::Decompressor>,
+    ld_decomp: Option<ld::LdInflate>,
     zlib: Option<(ReqParams, Compress)>,
 }
 
@@ -328,22 +329,22 @@ impl Codecs {
                 if input.is_empty() {
                     return Err(Error::TruncatedInput);
                 }
+                if self.ld_decomp.is_none() {
+                    self.ld_decomp = ld::LdInflate::new();
+                }
                 let d = self
                     .ld_decomp
-                    .get_or_insert_with(libdeflater::Decompressor::new);
-                let r = match alg {
-                    Alg::Deflate => d.deflate_decompress(input, out),
-                    Alg::Zlib => d.zlib_decompress(input, out),
-                    _ => d.gzip_decompress(input, out),
-                };
-                match r {
-                    Ok(n) => Ok((n, input.len())),
-                    Err(libdeflater::DecompressionError::InsufficientSpace) => {
+                    .as_mut()
+                    .ok_or_else(|| Error::Io("out of memory for a decompressor".into()))?;
+                match d.inflate(alg, input, out) {
+                    Ok((used, n)) => Ok((n, used)),
+                    Err(ld::InflateError::OutputTooSmall) => {
                         Err(Error::OutputTooSmall { capacity: cap })
                     }
-                    Err(libdeflater::DecompressionError::BadData) => Err(Error::CorruptData(
-                        format!("not a valid {} stream", alg.name()),
-                    )),
+                    Err(ld::InflateError::BadData) => Err(Error::CorruptData(format!(
+                        "not a valid {} stream",
+                        alg.name()
+                    ))),
                 }
             }
             (_, alg) => Err(Error::Unsupported {
