@@ -93,7 +93,7 @@ for src in "$here"/*.c; do
 	extra=""
 	case $name in
 	init_custom) extra="$wd_libs -lnuma" ;;	# libwd's own calls and numa_max_node()
-	sched_custom | mempool) extra="$wd_libs" ;;	# libwd's own calls
+	sched_custom | mempool | uacce_ctx | alg_drv) extra="$wd_libs" ;;	# libwd's own calls
 	esac
 	# shellcheck disable=SC2086
 	if ! "$cc" "${cflags[@]}" $comp_cflags "$src" -o "$build/$name" $comp_libs $extra \
@@ -102,6 +102,8 @@ for src in "$here"/*.c; do
 		show "$build/$name.build.log"
 		continue
 	fi
+	# Needs a UACCE device: run below, over a modelled one.
+	[ "$name" = uacce_ctx ] && continue
 	(cd "$build" && timeout 300 "./$name" > "$name.out" 2> "$name.err")
 	rc=$?
 	if [ "$name" = abi_check ]; then
@@ -139,6 +141,20 @@ for name in qemu_pattern live_page async async_sgl stream sync2 sgl; do
 		show "$build/$name.hw.log" 30
 	fi
 done
+
+# libwd's contexts over one modelled device, as a driver drives them.
+if [ -x "$build/uacce_ctx" ]; then
+	(cd "$build" && UADK_ZIP_MODEL=1@0 timeout 300 ./uacce_ctx > uacce_ctx.out 2> uacce_ctx.err)
+	rc=$?
+	if [ $rc = 0 ]; then
+		ok "uacce_ctx (modelled device)"
+		show "$build/uacce_ctx.out"
+	else
+		bad "uacce_ctx (modelled device)" "exit $rc"
+		cat "$build/uacce_ctx.out" "$build/uacce_ctx.err" > "$build/uacce_ctx.log"
+		show "$build/uacce_ctx.log" 30
+	fi
+fi
 
 [ $fail -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed"
