@@ -142,19 +142,20 @@ for name in qemu_pattern live_page async async_sgl stream sync2 sgl; do
 	fi
 done
 
-# libwd's contexts over one modelled device, as a driver drives them.
-if [ -x "$build/uacce_ctx" ]; then
-	(cd "$build" && UADK_ZIP_MODEL=1@0 timeout 300 ./uacce_ctx > uacce_ctx.out 2> uacce_ctx.err)
+# libwd's contexts and driver registry over one modelled device, as a driver uses them.
+for name in uacce_ctx alg_drv; do
+	[ -x "$build/$name" ] || continue
+	(cd "$build" && UADK_ZIP_MODEL=1@0 timeout 300 "./$name" > "$name.hw.out" 2> "$name.hw.err")
 	rc=$?
 	if [ $rc = 0 ]; then
-		ok "uacce_ctx (modelled device)"
-		show "$build/uacce_ctx.out"
+		ok "$name (modelled device)"
+		show "$build/$name.hw.out"
 	else
-		bad "uacce_ctx (modelled device)" "exit $rc"
-		cat "$build/uacce_ctx.out" "$build/uacce_ctx.err" > "$build/uacce_ctx.log"
-		show "$build/uacce_ctx.log" 30
+		bad "$name (modelled device)" "exit $rc"
+		cat "$build/$name.hw.out" "$build/$name.hw.err" > "$build/$name.hw.log"
+		show "$build/$name.hw.log" 30
 	fi
-fi
+done
 
 [ $fail -gt 0 ] && echo "failed: ${failed[*]}"
 echo "$pass passed, $fail failed"
