@@ -368,7 +368,7 @@ static FREE_CTX: Mutex<Vec<usize>> = Mutex::new(Vec::new());
 
 /// A live context, or None for 0, a misaligned value, or a released handle.
 pub(crate) fn ctx_ref<'a>(h: handle_t) -> Option<&'a CtxHandle> {
-    if h == 0 || h % std::mem::align_of::<CtxHandle>() != 0 {
+    if h == 0 || !h.is_multiple_of(std::mem::align_of::<CtxHandle>()) {
         return None;
     }
     // SAFETY: non-zero handles come from wd_request_ctx; their memory is never freed.
@@ -576,7 +576,7 @@ pub extern "C" fn wd_ctx_get_region_size(h_ctx: handle_t, qfrt: c_uint) -> c_ulo
 }
 
 /// `_IOC_SIZE`: the argument size a Linux ioctl command encodes.
-fn ioc_size(cmd: c_ulong) -> usize {
+fn ioc_size(cmd: u64) -> usize {
     ((cmd >> 16) & 0x3fff) as usize
 }
 
@@ -590,7 +590,9 @@ pub extern "C" fn wd_ctx_set_io_cmd(h_ctx: handle_t, cmd: c_ulong, arg: *mut c_v
         let Some(c) = ctx_ref(h_ctx) else {
             return EINVAL;
         };
-        let cmd = cmd as u64;
+        // `unsigned long` is narrower than u64 on 32-bit targets.
+        #[allow(clippy::useless_conversion)]
+        let cmd = u64::from(cmd);
         let r = if cmd == uacce::UACCE_CMD_START_Q || cmd == uacce::UACCE_CMD_PUT_Q {
             let mut g = c.hw.write().unwrap_or_else(|e| e.into_inner());
             let Some(hw) = g.as_mut() else {
@@ -606,7 +608,7 @@ pub extern "C" fn wd_ctx_set_io_cmd(h_ctx: handle_t, cmd: c_ulong, arg: *mut c_v
             let Some(hw) = g.as_ref() else {
                 return EINVAL;
             };
-            let size = ioc_size(cmd as c_ulong);
+            let size = ioc_size(cmd);
             let buf: &mut [u8] = if arg.is_null() || size == 0 {
                 &mut []
             } else {
@@ -759,4 +761,38 @@ pub extern "C" fn wd_get_accel_name(dev_path: *mut c_char, no_apdx: c_int) -> *m
             p as *mut c_char
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ioctl_sizes_and_error_pointers() {
+        // The hisi QM ioctls: _IOWR('H', 10, 4 bytes) and _IOWR('H', 11, 16 bytes).
+        assert_eq!(ioc_size(uacce::iowr_cmd(b'H', 10, 4)), 4);
+        assert_eq!(ioc_size(uacce::iowr_cmd(b'H', 11, 16)), 16);
+        assert_eq!(ioc_size(uacce::UACCE_CMD_START_Q), 0);
+        assert_eq!(
+            err_ptr::<uacce_dev>(-WD_ENODEV) as isize,
+            -(WD_ENODEV as isize)
+        );
+    }
+
+    #[test]
+    fn bad_handles_and_devices_are_refused() {
+        assert!(ctx_ref(0).is_none() && ctx_ref(3).is_none());
+        assert_eq!(wd_ctx_start(0), EINVAL);
+        assert!(wd_ctx_mmap_qfr(0, 1).is_null());
+        assert_eq!(wd_request_ctx(ptr::null_mut()), 0);
+        let mut d = cpu_dev(0);
+        assert_eq!(wd_get_avail_ctx(&mut d), CPU_AVAIL_CTX);
+        let h = wd_request_ctx(&mut d);
+        assert_ne!(h, 0);
+        assert!(wd_ctx_mmap_qfr(h, 1).is_null());
+        assert_eq!(wd_ctx_set_io_cmd(h, 0, ptr::null_mut()), EINVAL);
+        wd_release_ctx(h);
+        assert_eq!(wd_ctx_start(h), EINVAL);
+        assert!(wd_ctx_get_api(h).is_null());
+    }
 }
