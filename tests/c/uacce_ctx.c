@@ -4,7 +4,8 @@
  * (drv/hisi_qm_udrv.c) drives them. Needs one modelled device: run with UADK_ZIP_MODEL=1@0.
  *
  * 1. wd_get_accel_list / wd_get_accel_dev / wd_find_dev_by_numa / wd_get_avail_ctx /
- *    wd_is_isolate report hisi_zip-0 with the fields of its sysfs directory.
+ *    wd_is_isolate report hisi_zip-0 with the fields of its sysfs directory; wd_clone_dev,
+ *    wd_add_dev_to_list, wd_create_device_nodemask / wd_free_device_nodemask.
  * 2. wd_request_ctx opens a queue (one fewer available); the context's name, api, node and
  *    SVA flag; region sizes; DUS and MMIO mapped; the two hisi QM ioctls; the queue
  *    started (twice is refused); wd_ctx_wait times out (no request was sent); stopped with
@@ -89,6 +90,38 @@ static void check_devices(struct uacce_dev_list *list)
 	CHECK(!wd_get_accel_list(long_name));
 	CHECK(wd_get_avail_ctx(NULL) == -WD_EINVAL);
 	CHECK(wd_is_isolate(NULL) == -WD_EINVAL);
+}
+
+static void check_list_helpers(void)
+{
+	struct uacce_dev_list *a = wd_get_accel_list("zlib"), *b = wd_get_accel_list("gzip"), *p;
+	struct uacce_dev *copy;
+	struct bitmask *bmp;
+	int n = 0;
+
+	CHECK(a && b && !a->next && !b->next);
+	copy = wd_clone_dev(a->dev);
+	CHECK(copy && copy != a->dev && !memcmp(copy, a->dev, sizeof(*copy)));
+	free(copy);
+	CHECK(!wd_clone_dev(NULL));
+
+	wd_add_dev_to_list(a, b);
+	wd_add_dev_to_list(a, b);
+	wd_add_dev_to_list(a, a);
+	wd_add_dev_to_list(NULL, b);
+	wd_add_dev_to_list(a, NULL);
+	for (p = a; p; p = p->next)
+		n++;
+	CHECK(n == 2 && a->next == b);
+
+	bmp = wd_create_device_nodemask(a);
+	CHECK(bmp && !WD_IS_ERR(bmp) && bmp->size >= 64 && bmp->maskp);
+	CHECK(bmp->maskp[0] == 1);
+	wd_free_device_nodemask(bmp);
+	CHECK(WD_PTR_ERR(wd_create_device_nodemask(NULL)) == -WD_EINVAL);
+	wd_free_device_nodemask(NULL);
+	wd_free_device_nodemask(WD_ERR_PTR(-WD_EINVAL));
+	wd_free_list_accels(a);
 }
 
 static void check_bad_calls(struct uacce_dev *dev, handle_t stale)
@@ -176,6 +209,7 @@ int main(void)
 		DIE("no device serves zlib: run with UADK_ZIP_MODEL=1@0");
 	check_devices(list);
 	dev = list->dev;
+	check_list_helpers();
 
 	h = wd_request_ctx(dev);
 	CHECK(h);
