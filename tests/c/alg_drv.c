@@ -15,7 +15,9 @@
  *    a NULL driver or callback is an error, not a crash.
  * 4. Threads register, request, release and unregister at once; the list ends empty.
  * Without any device, every hardware driver is refused and the list stays empty; the
- * dispatch checks run all the same.
+ * dispatch checks run all the same. On x86 (and Arm without SVE) v2.10's rules leave no
+ * non-hardware driver available, so hw_mask finds nothing; with SVE, an SVE driver is
+ * registered and is what hw_mask selects.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -226,6 +228,16 @@ int main(void)
 		snprintf(hw, sizeof(hw), "hisi_zip");
 	check_refusals(hw, have_dev);
 	CHECK(!wd_request_drv("zlib", false));
+	if (has_sve()) {
+		/* An instruction driver is what hw_mask asks for. */
+		struct wd_alg_driver sve = make("sve_zlib", "zlib", 400, UADK_ALG_SVE_INSTR);
+
+		CHECK(wd_alg_driver_register(&sve) == 0 && list_len() == 1);
+		CHECK(!wd_request_drv("zlib", false) && wd_request_drv("zlib", true) == &sve);
+		wd_release_drv(&sve);
+		wd_alg_driver_unregister(&sve);
+		CHECK(list_len() == 0);
+	}
 	if (!have_dev) {
 		printf("alg_drv: no device: hardware drivers refused, dispatch ok\n");
 		return 0;
