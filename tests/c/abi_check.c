@@ -7,6 +7,7 @@
  */
 #include <stddef.h>
 #include <stdio.h>
+#include "uadk/wd_alg.h"
 #include "uadk/wd_bmm.h"
 #include "uadk/wd_comp.h"
 #include "uadk/wd_sched.h"
@@ -164,6 +165,36 @@ int main(void)
 	CONST(WD_CIPHER);
 	CONST(WD_DIGEST);
 	CONST(WD_AEAD);
+	SIZE("wd_alg_driver", struct wd_alg_driver);
+	OFF("wd_alg_driver", struct wd_alg_driver, drv_name);
+	OFF("wd_alg_driver", struct wd_alg_driver, alg_name);
+	OFF("wd_alg_driver", struct wd_alg_driver, priority);
+	OFF("wd_alg_driver", struct wd_alg_driver, calc_type);
+	OFF("wd_alg_driver", struct wd_alg_driver, queue_num);
+	OFF("wd_alg_driver", struct wd_alg_driver, op_type_num);
+	OFF("wd_alg_driver", struct wd_alg_driver, priv);
+	OFF("wd_alg_driver", struct wd_alg_driver, fallback);
+	OFF("wd_alg_driver", struct wd_alg_driver, init);
+	OFF("wd_alg_driver", struct wd_alg_driver, exit);
+	OFF("wd_alg_driver", struct wd_alg_driver, send);
+	OFF("wd_alg_driver", struct wd_alg_driver, recv);
+	OFF("wd_alg_driver", struct wd_alg_driver, get_usage);
+	OFF("wd_alg_driver", struct wd_alg_driver, get_extend_ops);
+	SIZE("wd_alg_list", struct wd_alg_list);
+	OFF("wd_alg_list", struct wd_alg_list, alg_name);
+	OFF("wd_alg_list", struct wd_alg_list, drv_name);
+	OFF("wd_alg_list", struct wd_alg_list, available);
+	OFF("wd_alg_list", struct wd_alg_list, priority);
+	OFF("wd_alg_list", struct wd_alg_list, calc_type);
+	OFF("wd_alg_list", struct wd_alg_list, refcnt);
+	OFF("wd_alg_list", struct wd_alg_list, drv);
+	OFF("wd_alg_list", struct wd_alg_list, next);
+	CONST(ALG_NAME_SIZE);
+	CONST(DEV_NAME_LEN);
+	CONST(UADK_ALG_SOFT);
+	CONST(UADK_ALG_CE_INSTR);
+	CONST(UADK_ALG_SVE_INSTR);
+	CONST(UADK_ALG_HW);
 	CONST(WD_HUGE_PAGE);
 	CONST(WD_NORMAL_PAGE);
 	CONST(TASK_MIX);

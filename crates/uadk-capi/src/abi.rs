@@ -20,6 +20,51 @@ pub const WD_FLAT_BUF: u32 = 0;
 /// `WD_SGL_BUF`.
 pub const WD_SGL_BUF: u32 = 1;
 
+/// `ALG_NAME_SIZE` of `wd_alg.h`.
+pub const ALG_NAME_SIZE: usize = 128;
+/// `DEV_NAME_LEN` of `wd_alg.h`.
+pub const DEV_NAME_LEN: usize = 128;
+/// `UADK_ALG_SOFT`: a driver computing in plain software.
+pub const UADK_ALG_SOFT: c_int = 0;
+/// `UADK_ALG_CE_INSTR`: a driver using Arm crypto-extension instructions.
+pub const UADK_ALG_CE_INSTR: c_int = 1;
+/// `UADK_ALG_SVE_INSTR`: a driver using Arm SVE instructions.
+pub const UADK_ALG_SVE_INSTR: c_int = 2;
+/// `UADK_ALG_HW`: a driver of an accelerator device.
+pub const UADK_ALG_HW: c_int = 3;
+
+/// `struct wd_alg_driver` of `wd_alg.h`.
+#[repr(C)]
+pub struct wd_alg_driver {
+    pub drv_name: *const c_char,
+    pub alg_name: *const c_char,
+    pub priority: c_int,
+    pub calc_type: c_int,
+    pub queue_num: c_int,
+    pub op_type_num: c_int,
+    pub priv_: *mut c_void,
+    pub fallback: usize,
+    pub init: Option<unsafe extern "C" fn(*mut wd_alg_driver, *mut c_void) -> c_int>,
+    pub exit: Option<unsafe extern "C" fn(*mut wd_alg_driver)>,
+    pub send: Option<unsafe extern "C" fn(*mut wd_alg_driver, usize, *mut c_void) -> c_int>,
+    pub recv: Option<unsafe extern "C" fn(*mut wd_alg_driver, usize, *mut c_void) -> c_int>,
+    pub get_usage: Option<unsafe extern "C" fn(*mut c_void) -> c_int>,
+    pub get_extend_ops: Option<unsafe extern "C" fn(*mut c_void) -> c_int>,
+}
+
+/// `struct wd_alg_list` of `wd_alg.h`: one registered driver.
+#[repr(C)]
+pub struct wd_alg_list {
+    pub alg_name: [c_char; ALG_NAME_SIZE],
+    pub drv_name: [c_char; DEV_NAME_LEN],
+    pub available: bool,
+    pub priority: c_int,
+    pub calc_type: c_int,
+    pub refcnt: c_int,
+    pub drv: *mut wd_alg_driver,
+    pub next: *mut wd_alg_list,
+}
+
 /// `struct wd_datalist`.
 #[repr(C)]
 pub struct wd_datalist {
@@ -367,6 +412,38 @@ pub fn facts() -> Vec<(String, i64)> {
             reserved
         }
     );
+    layout!(
+        v,
+        wd_alg_driver {
+            drv_name,
+            alg_name,
+            priority,
+            calc_type,
+            queue_num,
+            op_type_num,
+            priv_ = "priv",
+            fallback,
+            init,
+            exit,
+            send,
+            recv,
+            get_usage,
+            get_extend_ops
+        }
+    );
+    layout!(
+        v,
+        wd_alg_list {
+            alg_name,
+            drv_name,
+            available,
+            priority,
+            calc_type,
+            refcnt,
+            drv,
+            next
+        }
+    );
     use uadk::wd::status::*;
     let consts: &[(&str, i64)] = &[
         ("WD_DEFLATE", 0),
@@ -403,6 +480,12 @@ pub fn facts() -> Vec<(String, i64)> {
         ("UACCE_QFRT_DUS", 1),
         ("UACCE_QFRT_MAX", UACCE_QFRT_MAX as i64),
         ("UACCE_DEV_SVA", UACCE_DEV_SVA as i64),
+        ("ALG_NAME_SIZE", ALG_NAME_SIZE as i64),
+        ("DEV_NAME_LEN", DEV_NAME_LEN as i64),
+        ("UADK_ALG_SOFT", UADK_ALG_SOFT as i64),
+        ("UADK_ALG_CE_INSTR", UADK_ALG_CE_INSTR as i64),
+        ("UADK_ALG_SVE_INSTR", UADK_ALG_SVE_INSTR as i64),
+        ("UADK_ALG_HW", UADK_ALG_HW as i64),
         ("WD_HUGE_PAGE", 0),
         ("WD_NORMAL_PAGE", 1),
         ("WD_SUCCESS", WD_SUCCESS as i64),

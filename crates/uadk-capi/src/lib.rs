@@ -11,6 +11,7 @@
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 pub mod abi;
+pub mod alg;
 pub mod comp;
 pub mod mempool;
 pub mod sched;

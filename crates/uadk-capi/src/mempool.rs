@@ -492,7 +492,7 @@ pub extern "C" fn wd_mempool_alloc(h_ctx: handle_t, setup: *mut wd_mempool_setup
         let Some(total) = bs.checked_mul(num).filter(|&t| t > 0) else {
             return ptr::null_mut();
         };
-        let Ok(mp) = create_mempool(total, ctx.node as c_int) else {
+        let Ok(mp) = create_mempool(total, ctx.node() as c_int) else {
             return ptr::null_mut();
         };
         let bp_handle = match create_blockpool(mp, bs, num) {

@@ -299,7 +299,7 @@ pub extern "C" fn wd_comp_init(config: *mut wd_ctx_config, sched: *mut wd_sched)
                 _ => return EINVAL,
             };
             list.push(CtxSpec {
-                node: h.node,
+                node: h.node(),
                 mode,
                 op,
             });
