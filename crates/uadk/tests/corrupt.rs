@@ -168,7 +168,11 @@ fn block_decompression_reports_where_the_stream_ends() {
         two.extend_from_slice(&one);
         let mut out = vec![0u8; data.len() * 2];
         let o = d.process_output(&two, &mut out).unwrap();
-        assert_eq!((o.consumed, o.produced, o.end), (one.len(), data.len(), true), "{alg:?}");
+        assert_eq!(
+            (o.consumed, o.produced, o.end),
+            (one.len(), data.len(), true),
+            "{alg:?}"
+        );
         assert_eq!(&out[..o.produced], &data[..]);
     }
 }

@@ -15,7 +15,7 @@ fn comp() -> Comp {
     Comp::new(
         CompConfig::new()
             .task_type(TaskType::Hw)
-            .hw_timeout(Duration::from_millis(300))
+            .hw_timeout(Duration::from_millis(1000))
             .ctxs(CtxMode::Sync, OpType::Compress, 4)
             .ctxs(CtxMode::Sync, OpType::Decompress, 2)
             .ctxs(CtxMode::Async, OpType::Compress, 2)
@@ -74,11 +74,17 @@ fn async_pages(c: &Comp, n: usize) -> usize {
     let done = Arc::new(AtomicUsize::new(0));
     let mut busy = 0;
     let mut i = 0;
+    // Made ahead, so that submitting is fast enough to fill a stalled queue.
+    let pages: Vec<Vec<u8>> = (0..n)
+        .map(|id| text_bytes(4096, id as u64 * 2 + 1))
+        .collect();
+    let pages = Arc::new(pages);
     while i < n {
         let seen2 = seen.clone();
         let done2 = done.clone();
+        let pages2 = pages.clone();
         let id = i;
-        let page = text_bytes(4096, id as u64 * 2 + 1);
+        let page = pages[id].clone();
         let r = s.submit(
             JobBuf::Flat(page),
             JobBuf::Flat(vec![0u8; 8192]),
@@ -86,7 +92,7 @@ fn async_pages(c: &Comp, n: usize) -> usize {
                 let out = comp.result.expect("async request must succeed");
                 let JobBuf::Flat(v) = comp.dst else { panic!() };
                 assert_eq!(v.len(), out.produced);
-                assert_eq!(inflate(&v), text_bytes(4096, id as u64 * 2 + 1), "job {id}");
+                assert_eq!(inflate(&v), pages2[id], "job {id}");
                 seen2.lock().unwrap()[id] += 1;
                 done2.fetch_add(1, Ordering::SeqCst);
             }),
@@ -164,7 +170,7 @@ fn every_fault_loses_nothing() {
     // A stalled engine: the ring fills, submitters see busy, then everything drains.
     let c = comp();
     for d in m.devices() {
-        d.inject(Fault::Stall(Duration::from_millis(150)), 1);
+        d.inject(Fault::Stall(Duration::from_millis(400)), 1);
     }
     let busy = async_pages(&c, 2 * 1023 + 500);
     assert!(busy > 0, "the queues filled");
