@@ -775,14 +775,7 @@ impl Session {
     fn send_sync(&self, idx: usize, src: Src<'_>, dst: Dst<'_, '_>) -> Result<Output> {
         let ctx = &self.comp.ctxs[idx];
         ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
-        let mut req = Request {
-            params: self.params,
-            src,
-            dst,
-            stream: None,
-            last: true,
-            sync_flush: false,
-        };
+        let mut req = Request::block(self.params, src, dst);
         let mut q = ctx.lock();
         let res = q.process(&mut req);
         match &res {
@@ -860,14 +853,7 @@ impl Session {
         };
         let ctx = &self.comp.ctxs[failed];
         ctx.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
-        let mut req = Request {
-            params: self.params,
-            src,
-            dst,
-            stream: None,
-            last: true,
-            sync_flush: false,
-        };
+        let mut req = Request::block(self.params, src, dst);
         fb.process(&mut req)
     }
 

@@ -206,6 +206,20 @@ pub struct Request<'a, 'b> {
     pub sync_flush: bool,
 }
 
+impl<'a, 'b> Request<'a, 'b> {
+    /// A whole-buffer request: no stream state, the last (and only) piece.
+    pub fn block(params: ReqParams, src: Src<'a>, dst: Dst<'a, 'b>) -> Request<'a, 'b> {
+        Request {
+            params,
+            src,
+            dst,
+            stream: None,
+            last: true,
+            sync_flush: false,
+        }
+    }
+}
+
 /// Memory that the caller owns and keeps valid until its async request completes: what
 /// the C ABI passes (UADK's shared-virtual-address buffers).
 #[derive(Debug)]
@@ -331,15 +345,11 @@ impl Job {
         &mut self,
         f: impl FnOnce(&mut Request<'_, '_>) -> Result<Output>,
     ) -> Result<Output> {
-        let mut req = Request {
-            params: self.params,
-            src: self.src.src(),
-            dst: self.dst.dst(),
-            stream: None,
-            last: true,
-            sync_flush: false,
-        };
-        f(&mut req)
+        f(&mut Request::block(
+            self.params,
+            self.src.src(),
+            self.dst.dst(),
+        ))
     }
 
     /// Finish the job: trim the output and run the callback exactly once.

@@ -146,115 +146,94 @@ impl Check {
     }
 }
 
-/// Read `len` bytes at `addr`, walking a hardware SGL when `sgl` is set.
+/// Visit the buffers of a request's `len` bytes at `addr`, in order: the flat buffer
+/// itself, or the entries of a hardware SGL chain after skipping `skip` bytes. `f` gets
+/// each piece's address and length. Returns false when the chain holds fewer bytes.
+///
+/// # Safety
+/// For an SGL, `addr` must point at a valid chain (the SVA contract).
+unsafe fn walk(
+    addr: u64,
+    len: usize,
+    sgl: bool,
+    skip: usize,
+    mut f: impl FnMut(*mut u8, usize),
+) -> bool {
+    if len == 0 {
+        return true;
+    }
+    if !sgl {
+        f(addr as *mut u8, len);
+        return true;
+    }
+    let (mut skip, mut left) = (skip, len);
+    let mut sgl_addr = addr;
+    // A chain never needs more links than this; a looping one is cut off.
+    let mut links = 0;
+    while sgl_addr != 0 && left > 0 && links < 1 << 16 {
+        links += 1;
+        let p = sgl_addr as *const u8;
+        // SAFETY: a hardware SGL header, valid by the caller's contract.
+        let (next, n) = unsafe {
+            (
+                (p.add(fmt::sgl::NEXT_DMA) as *const u64).read_unaligned(),
+                (p.add(fmt::sgl::ENTRY_SUM_IN_SGL) as *const u16).read_unaligned() as usize,
+            )
+        };
+        for i in 0..n.min(fmt::SGE_PER_SGL) {
+            // SAFETY: entry i of this SGL, inside its 255-entry array.
+            let (buf, blen) = unsafe {
+                let e = p.add(fmt::SGL_HDR_SIZE + i * fmt::SGE_SIZE);
+                (
+                    (e.add(fmt::sgl::SGE_BUFF) as *const u64).read_unaligned(),
+                    (e.add(fmt::sgl::SGE_LEN) as *const u32).read_unaligned() as usize,
+                )
+            };
+            if skip >= blen {
+                skip -= blen;
+                continue;
+            }
+            let take = (blen - skip).min(left);
+            f((buf as *mut u8).wrapping_add(skip), take);
+            left -= take;
+            skip = 0;
+            if left == 0 {
+                break;
+            }
+        }
+        sgl_addr = next;
+    }
+    left == 0
+}
+
+/// Read `len` bytes of a request's input into `out`.
 ///
 /// # Safety
 /// The addresses must be valid for reads of the lengths they carry (the SVA contract).
 unsafe fn gather(addr: u64, len: usize, sgl: bool, skip: usize, out: &mut Vec<u8>) -> bool {
     out.clear();
-    if len == 0 {
-        return true;
+    // SAFETY: the caller's contract covers the chain and every piece it names.
+    unsafe {
+        walk(addr, len, sgl, skip, |p, n| {
+            out.extend_from_slice(std::slice::from_raw_parts(p, n))
+        })
     }
-    if !sgl {
-        // SAFETY: the caller's contract.
-        out.extend_from_slice(unsafe { std::slice::from_raw_parts(addr as *const u8, len) });
-        return true;
-    }
-    let mut skip = skip;
-    let mut sgl_addr = addr;
-    let mut guard = 0;
-    while sgl_addr != 0 && out.len() < len && guard < 1 << 16 {
-        guard += 1;
-        let p = sgl_addr as *const u8;
-        // SAFETY: a hardware SGL header and its entries, valid by the SVA contract.
-        let (next, n) = unsafe {
-            (
-                (p.add(fmt::sgl::NEXT_DMA) as *const u64).read_unaligned(),
-                (p.add(fmt::sgl::ENTRY_SUM_IN_SGL) as *const u16).read_unaligned() as usize,
-            )
-        };
-        for i in 0..n.min(fmt::SGE_PER_SGL) {
-            // SAFETY: entry i of this SGL.
-            let (buf, blen) = unsafe {
-                let e = p.add(fmt::SGL_HDR_SIZE + i * fmt::SGE_SIZE);
-                (
-                    (e.add(fmt::sgl::SGE_BUFF) as *const u64).read_unaligned(),
-                    (e.add(fmt::sgl::SGE_LEN) as *const u32).read_unaligned() as usize,
-                )
-            };
-            if skip >= blen {
-                skip -= blen;
-                continue;
-            }
-            let take = (blen - skip).min(len - out.len());
-            // SAFETY: the entry's buffer, valid for `blen` bytes.
-            out.extend_from_slice(unsafe {
-                std::slice::from_raw_parts((buf as *const u8).add(skip), take)
-            });
-            skip = 0;
-            if out.len() == len {
-                break;
-            }
-        }
-        sgl_addr = next;
-    }
-    out.len() == len
 }
 
-/// Write `data` at `addr`, walking a hardware SGL when `sgl` is set.
+/// Write `data` into a request's output.
 ///
 /// # Safety
 /// The addresses must be valid for writes of the lengths they carry (the SVA contract).
 unsafe fn scatter(addr: u64, data: &[u8], sgl: bool, skip: usize) -> bool {
-    if data.is_empty() {
-        return true;
+    let mut at = 0;
+    // SAFETY: the caller's contract covers the chain and every piece it names; the pieces
+    // add up to at most `data.len()`.
+    unsafe {
+        walk(addr, data.len(), sgl, skip, |p, n| {
+            std::ptr::copy_nonoverlapping(data.as_ptr().add(at), p, n);
+            at += n;
+        })
     }
-    if !sgl {
-        // SAFETY: the caller's contract.
-        unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), addr as *mut u8, data.len()) };
-        return true;
-    }
-    let mut rest = data;
-    let mut skip = skip;
-    let mut sgl_addr = addr;
-    let mut guard = 0;
-    while sgl_addr != 0 && !rest.is_empty() && guard < 1 << 16 {
-        guard += 1;
-        let p = sgl_addr as *const u8;
-        // SAFETY: as in `gather`.
-        let (next, n) = unsafe {
-            (
-                (p.add(fmt::sgl::NEXT_DMA) as *const u64).read_unaligned(),
-                (p.add(fmt::sgl::ENTRY_SUM_IN_SGL) as *const u16).read_unaligned() as usize,
-            )
-        };
-        for i in 0..n.min(fmt::SGE_PER_SGL) {
-            // SAFETY: as in `gather`.
-            let (buf, blen) = unsafe {
-                let e = p.add(fmt::SGL_HDR_SIZE + i * fmt::SGE_SIZE);
-                (
-                    (e.add(fmt::sgl::SGE_BUFF) as *const u64).read_unaligned(),
-                    (e.add(fmt::sgl::SGE_LEN) as *const u32).read_unaligned() as usize,
-                )
-            };
-            if skip >= blen {
-                skip -= blen;
-                continue;
-            }
-            let take = (blen - skip).min(rest.len());
-            // SAFETY: the entry's buffer, valid for writes of `blen` bytes.
-            unsafe {
-                std::ptr::copy_nonoverlapping(rest.as_ptr(), (buf as *mut u8).add(skip), take)
-            };
-            rest = &rest[take..];
-            skip = 0;
-            if rest.is_empty() {
-                break;
-            }
-        }
-        sgl_addr = next;
-    }
-    rest.is_empty()
 }
 
 impl Engine {
