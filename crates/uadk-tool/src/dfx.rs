@@ -2,7 +2,7 @@
 
 use crate::common::Result;
 use std::process::ExitCode;
-use uadk::Comp;
+use uadk::{Alg, Comp, CompConfig, OpType, SessionSetup};
 
 /// Options of `dfx`.
 #[derive(clap::Args, Debug)]
@@ -14,6 +14,16 @@ pub struct Args {
     /// Print the counters of every context of an engine made from the environment
     #[arg(long)]
     pub counters: bool,
+
+    /// Before printing the counters, send this many 4 KiB pages through the engine
+    /// (compress, then decompress and check), so that they count something: with
+    /// `--model` and `UADK_ZIP_MODEL_FAULTS`, the fault counters show the recovery
+    #[arg(long, value_name = "PAGES", default_value_t = 0, requires = "counters")]
+    pub probe: u32,
+
+    /// Task type of the engine: hw, instr or mix [default: mix, the best driver present]
+    #[arg(long, value_enum, default_value_t = crate::list::Task::Mix)]
+    pub task: crate::list::Task,
 }
 
 /// Run `dfx`.
@@ -22,7 +32,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         print_version();
     }
     if args.counters {
-        print_counters()?;
+        print_counters(&args)?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -48,8 +58,32 @@ fn print_version() {
     println!("drivers: {}", drivers.join(", "));
 }
 
-fn print_counters() -> Result<()> {
-    let comp = Comp::from_env()?;
+/// Compress `pages` 4 KiB pages of the built-in text, decompress and compare them.
+fn probe(comp: &Comp, pages: u32) -> Result<()> {
+    let data = crate::datagen::text(4096 * 64);
+    let c = comp.session(&SessionSetup::new(Alg::Zlib, OpType::Compress))?;
+    let d = comp.session(&SessionSetup::new(Alg::Zlib, OpType::Decompress))?;
+    let mut packed = vec![0u8; c.compress_bound(4096)];
+    let mut back = vec![0u8; 4096];
+    for i in 0..pages as usize {
+        let page = &data[(i % 64) * 4096..][..4096];
+        let n = c.process(page, &mut packed)?;
+        let m = d.process(&packed[..n], &mut back)?;
+        if back[..m] != *page {
+            return Err(crate::common::Error::msg(format!(
+                "page {i} did not round-trip"
+            )));
+        }
+    }
+    println!("probe: {pages} pages compressed, decompressed and checked");
+    Ok(())
+}
+
+fn print_counters(args: &Args) -> Result<()> {
+    let comp = Comp::new(CompConfig::from_env()?.task_type(args.task.task_type()))?;
+    if args.probe > 0 {
+        probe(&comp, args.probe)?;
+    }
     let info = comp.ctx_info();
     println!(
         "engine: driver {}, policy {}, {} contexts",

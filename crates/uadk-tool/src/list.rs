@@ -29,6 +29,17 @@ pub enum Task {
     Mix,
 }
 
+impl Task {
+    /// The library's task type.
+    pub fn task_type(self) -> uadk::TaskType {
+        match self {
+            Task::Hw => uadk::TaskType::Hw,
+            Task::Instr => uadk::TaskType::Instr,
+            Task::Mix => uadk::TaskType::Mix,
+        }
+    }
+}
+
 /// Run `list`.
 pub fn run(args: Args) -> Result<ExitCode> {
     println!("Drivers (highest priority first):");
@@ -73,11 +84,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
 
-    let mut cfg = CompConfig::from_env()?.task_type(match args.task {
-        Task::Hw => uadk::TaskType::Hw,
-        Task::Instr => uadk::TaskType::Instr,
-        Task::Mix => uadk::TaskType::Mix,
-    });
+    let mut cfg = CompConfig::from_env()?.task_type(args.task.task_type());
     if let Some(a) = args.alg {
         cfg = cfg.alg(a.alg());
     }

@@ -444,6 +444,31 @@ fn model_devices_appear_and_serve_the_benchmark() {
     let out = stdout(&o);
     assert!(out.contains("device faults: 3 errors"), "{out}");
 
+    // dfx shows per-context fault counters after a probe.
+    let o = Command::new(BIN)
+        .args(["--model", "2@0", "dfx", "--counters", "--probe", "100"])
+        .env("UADK_ZIP_MODEL_FAULTS", "hisi_zip-0:error:4")
+        .output()
+        .unwrap();
+    ok(&o);
+    let out = stdout(&o);
+    assert!(
+        out.contains("probe: 100 pages") && out.contains("HW_ERR"),
+        "{out}"
+    );
+    let hw_err: u64 = out
+        .lines()
+        .filter(|l| l.contains(" sync "))
+        .map(|l| {
+            l.split_whitespace()
+                .nth(12)
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(hw_err, 4, "{out}");
+
     let o = run(&["--model", "x", "list"]);
     assert!(fails(&o).contains("UADK_ZIP_MODEL"));
 }
