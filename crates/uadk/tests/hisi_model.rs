@@ -371,3 +371,30 @@ fn block_decompression_reports_where_the_stream_ends() {
         );
     }
 }
+
+#[test]
+fn async_mixed_buffers_sgl_in_flat_out() {
+    let c = hw();
+    let s = hs(Alg::Gzip, OpType::Compress, WindowSize::W32K);
+    let data = text_bytes(100_000, 21);
+    let segs: Vec<Vec<u8>> = data.chunks(3000).map(<[u8]>::to_vec).collect();
+    let got = Arc::new(Mutex::new(None));
+    let g = got.clone();
+    s.submit(
+        JobBuf::List(segs),
+        // Larger than one SGL entry may hold: the driver must still describe it.
+        JobBuf::Flat(vec![0u8; 16 << 20]),
+        Box::new(move |comp| {
+            *g.lock().unwrap() = Some(comp);
+        }),
+    )
+    .unwrap();
+    while got.lock().unwrap().is_none() {
+        c.poll_wait(0, std::time::Duration::from_millis(20))
+            .unwrap();
+    }
+    let comp = got.lock().unwrap().take().unwrap();
+    comp.result.expect("mixed buffers");
+    let JobBuf::Flat(v) = comp.dst else { panic!() };
+    assert_eq!(py_inflate(Alg::Gzip, &v), data);
+}

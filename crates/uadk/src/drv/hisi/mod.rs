@@ -475,7 +475,11 @@ fn prepare_block(
         let d_addr = if d.sgl {
             d.addr
         } else {
-            sgl_out.build(&mut std::iter::once((d.addr, d.len)), 1)?
+            // The engine writes at most HZ_MAX_SIZE: one entry covers that much.
+            sgl_out.build(
+                &mut std::iter::once((d.addr, d.len.min(fmt::MAX_SIZE_IN_SGE))),
+                1,
+            )?
         };
         sqe.set_sgl(true);
         sqe.set_sgl_skip(hdr_in as u32, hdr_out as u32);
