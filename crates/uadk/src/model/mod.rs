@@ -490,16 +490,24 @@ impl Shared {
     }
 
     fn post_cqe(&self, st: &mut EngineState, slot: u16) {
+        // The body first, still carrying the old phase, then the phase word: a driver
+        // polling the entry never sees the new phase with an old body, as hardware
+        // guarantees by writing the phase last.
         let cqe = Cqe {
             sq_head: slot,
             sq_num: self.sqn,
-            w7: st.cq_phase as u16,
+            w7: !st.cq_phase as u16,
             ..Cqe::default()
         };
         let off = SQE_SIZE * MODEL_DEPTH as usize + st.cq_tail as usize * CQE_SIZE;
         std::sync::atomic::fence(Ordering::Release);
         // SAFETY: the CQ slot lies inside the DUS region.
-        unsafe { (self.dus.ptr.add(off) as *mut Cqe).write_volatile(cqe) };
+        unsafe {
+            let p = self.dus.ptr.add(off) as *mut Cqe;
+            p.write_volatile(cqe);
+            std::sync::atomic::fence(Ordering::Release);
+            std::ptr::addr_of_mut!((*p).w7).write_volatile(st.cq_phase as u16);
+        }
         st.cq_tail += 1;
         if st.cq_tail == MODEL_DEPTH {
             st.cq_tail = 0;

@@ -212,16 +212,17 @@ impl Qp {
             )));
         }
         // SAFETY: cq_head < depth: the CQE lies inside the CQ ring.
-        let cqe: Cqe = unsafe {
-            self.cq
-                .add(self.cq_head as usize * CQE_SIZE)
-                .cast::<Cqe>()
-                .read_volatile()
-        };
-        if cqe.phase() != self.cq_phase {
+        let p = unsafe { self.cq.add(self.cq_head as usize * CQE_SIZE).cast::<Cqe>() };
+        // The phase word first: the device writes it last, so only once it shows the
+        // expected phase is the rest of the entry valid (UADK reads it, then rmb()).
+        // SAFETY: `p` points at a CQE inside the mapping.
+        let w7 = unsafe { std::ptr::addr_of!((*p).w7).read_volatile() };
+        if (w7 & 1 != 0) != self.cq_phase {
             return Ok(None);
         }
         std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+        // SAFETY: as above; the device has finished writing this entry.
+        let cqe: Cqe = unsafe { p.read_volatile() };
         let slot = cqe.sq_head;
         if slot >= self.depth {
             return Err(Error::Hardware(format!(
