@@ -330,56 +330,45 @@ struct BufDesc {
     sgl: bool,
 }
 
+/// A chain of hardware SGLs over `segs` (address, length), holding `len` bytes.
+fn list_desc(
+    sgl: &mut SglBuf,
+    segs: impl ExactSizeIterator<Item = (u64, usize)>,
+    len: usize,
+) -> Result<BufDesc> {
+    let n = segs.len();
+    Ok(BufDesc {
+        addr: sgl.build(&mut { segs }, n)?,
+        len,
+        sgl: true,
+    })
+}
+
 fn src_desc(src: &Src<'_>, sgl: &mut SglBuf) -> Result<BufDesc> {
+    let len = src.len();
+    let seg = |s: &[u8]| (s.as_ptr() as u64, s.len());
     match src {
         Src::Flat(b) => Ok(BufDesc {
             addr: b.as_ptr() as u64,
-            len: b.len(),
+            len,
             sgl: false,
         }),
-        Src::List(l) => Ok(BufDesc {
-            addr: sgl.build(&mut l.iter().map(|s| (s.as_ptr() as u64, s.len())), l.len())?,
-            len: src.len(),
-            sgl: true,
-        }),
-        Src::Vecs(l) => Ok(BufDesc {
-            addr: sgl.build(&mut l.iter().map(|s| (s.as_ptr() as u64, s.len())), l.len())?,
-            len: src.len(),
-            sgl: true,
-        }),
+        Src::List(l) => list_desc(sgl, l.iter().map(|s| seg(s)), len),
+        Src::Vecs(l) => list_desc(sgl, l.iter().map(|s| seg(s)), len),
     }
 }
 
 fn dst_desc(dst: &mut Dst<'_, '_>, sgl: &mut SglBuf) -> Result<BufDesc> {
     let len = dst.len();
+    let seg = |s: &mut [u8]| (s.as_mut_ptr() as u64, s.len());
     match dst {
         Dst::Flat(b) => Ok(BufDesc {
             addr: b.as_mut_ptr() as u64,
             len,
             sgl: false,
         }),
-        Dst::List(l) => {
-            let n = l.len();
-            Ok(BufDesc {
-                addr: sgl.build(
-                    &mut l.iter_mut().map(|s| (s.as_mut_ptr() as u64, s.len())),
-                    n,
-                )?,
-                len,
-                sgl: true,
-            })
-        }
-        Dst::Vecs(l) => {
-            let n = l.len();
-            Ok(BufDesc {
-                addr: sgl.build(
-                    &mut l.iter_mut().map(|s| (s.as_mut_ptr() as u64, s.len())),
-                    n,
-                )?,
-                len,
-                sgl: true,
-            })
-        }
+        Dst::List(l) => list_desc(sgl, l.iter_mut().map(|s| seg(s)), len),
+        Dst::Vecs(l) => list_desc(sgl, l.iter_mut().map(|s| seg(s)), len),
     }
 }
 
