@@ -268,6 +268,7 @@ pub(super) fn request(
             consumed,
             produced,
             end,
+            ..
         } = sess.stream(&src[i..], &mut out[o..], true)?;
         i += consumed;
         o += produced;

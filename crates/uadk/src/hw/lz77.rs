@@ -346,6 +346,33 @@ impl Reps {
     }
 }
 
+/// The repeat offsets a stream carries between requests, as UADK's driver keeps them in
+/// the context buffer: `after` (`CTX_REPCODE1`) are the engine's offsets after the last
+/// request, `base` (`CTX_REPCODE2`) those in force when it started. A request after a
+/// block the caller did not emit compressed starts from `base` again (`fill_buf_lz77_zstd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StreamReps {
+    /// Offsets in force at the start of the last request.
+    pub base: Reps,
+    /// Offsets after the last request.
+    pub after: Reps,
+}
+
+impl StreamReps {
+    /// The offsets a request starts from, given how the previous block went out.
+    pub fn start(&mut self, prev: crate::req::BlockType) -> Reps {
+        if prev == crate::req::BlockType::Compressed {
+            self.base = self.after;
+        }
+        self.base
+    }
+
+    /// Record the offsets a request ended with.
+    pub fn end(&mut self, after: Reps) {
+        self.after = after;
+    }
+}
+
 /// One sequence as a consumer sees it: literals, then a match (none when `match_len` is 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Seq {
@@ -405,7 +432,7 @@ pub fn decode(
 pub fn replay(seqs: &[Seq], literals: &[u8], history: &[u8], out: &mut Vec<u8>) -> Result<()> {
     let base = out.len();
     let mut lit = 0usize;
-    let mut at = |out: &mut Vec<u8>, s: &Seq, lit: &mut usize| -> Result<()> {
+    let at = |out: &mut Vec<u8>, s: &Seq, lit: &mut usize| -> Result<()> {
         let ll = s.lit_len as usize;
         let l = literals
             .get(*lit..*lit + ll)
@@ -744,6 +771,53 @@ impl<'a> Writer<'a> {
     pub fn consumed(&self) -> usize {
         self.covered + self.pending
     }
+}
+
+/// Write a match finder's output (`found`, then `tail` literals, covering all of `data`)
+/// through a [`Writer`]. When the sequences do not fit, a block request fails ([`Full`]:
+/// the engine's `ERR_DSTLEN_OUT`) and a stream request stops at the last record that fits,
+/// reporting less input consumed.
+#[allow(clippy::too_many_arguments)]
+pub fn write_found(
+    v: Variant,
+    data: &[u8],
+    found: &[crate::hw::lz77_find::Found],
+    tail: usize,
+    lit_area: &mut [u8],
+    seq_area: &mut [u8],
+    reps: Reps,
+    stream: bool,
+) -> std::result::Result<Written, Full> {
+    debug_assert_eq!(
+        found.iter().map(|f| f.lit_len + f.match_len).sum::<usize>() + tail,
+        data.len()
+    );
+    if lit_area.len() < data.len() {
+        return Err(Full);
+    }
+    let mut w = Writer::new(v, lit_area, seq_area, reps);
+    let mut at = 0;
+    let mut full = false;
+    for f in found {
+        if w.push(&data[at..at + f.lit_len], f.match_len, f.offset).is_err() {
+            full = true;
+            break;
+        }
+        at += f.lit_len + f.match_len;
+    }
+    if !full && w.tail_literals(&data[at..]).is_err() {
+        full = true;
+    }
+    if full {
+        if !stream {
+            return Err(Full);
+        }
+        w.cut();
+    }
+    if v.tail_size() > w.seqs.len() {
+        return Err(Full);
+    }
+    Ok(w.finish())
 }
 
 #[cfg(test)]
