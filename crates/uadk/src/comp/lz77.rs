@@ -81,6 +81,11 @@ impl<'a> Lz77Output<'a> {
         self.produced
     }
 
+    /// The output bytes used (`produced` of them).
+    pub fn bytes(&self) -> &'a [u8] {
+        &self.buf[..self.produced]
+    }
+
     /// A stream call that ended its stream.
     pub fn end(&self) -> bool {
         self.end
@@ -93,7 +98,10 @@ impl<'a> Lz77Output<'a> {
 
     /// The stored sequence records (`sequences_start`, `seq_num` of them).
     pub fn records(&self) -> impl Iterator<Item = Record> + 'a {
-        fmt::records(&self.buf[self.meta.seq_offset..], self.meta.seq_num as usize)
+        fmt::records(
+            &self.buf[self.meta.seq_offset..],
+            self.meta.seq_num as usize,
+        )
     }
 
     /// Literal-length overflow (count, record index) of `lz77_zstd`.

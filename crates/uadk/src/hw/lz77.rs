@@ -211,7 +211,10 @@ fn name(v: Variant) -> &'static str {
 
 /// The SGL entry where the sequences start, and the literal area before it
 /// (`get_seq_start_list`): the first entries whose lengths reach `in_len + 16`.
-pub fn sgl_seq_start(seg_lens: impl IntoIterator<Item = usize>, in_len: usize) -> Option<(usize, usize)> {
+pub fn sgl_seq_start(
+    seg_lens: impl IntoIterator<Item = usize>,
+    in_len: usize,
+) -> Option<(usize, usize)> {
     let mut lits = 0;
     for (i, l) in seg_lens.into_iter().enumerate() {
         if lits >= in_len + LIT_RESV_SIZE {
@@ -693,7 +696,12 @@ impl<'a> Writer<'a> {
     }
 
     /// Literals `lits`, then a match of `ml` bytes (at least 3) at distance `offset`.
-    pub fn push(&mut self, lits: &[u8], mut ml: usize, offset: u32) -> std::result::Result<(), Full> {
+    pub fn push(
+        &mut self,
+        lits: &[u8],
+        mut ml: usize,
+        offset: u32,
+    ) -> std::result::Result<(), Full> {
         let mut lits = lits;
         if self.v == Variant::Only {
             // A run too long for one record is cut by literal-only records.
@@ -799,7 +807,9 @@ pub fn write_found(
     let mut at = 0;
     let mut full = false;
     for f in found {
-        if w.push(&data[at..at + f.lit_len], f.match_len, f.offset).is_err() {
+        if w.push(&data[at..at + f.lit_len], f.match_len, f.offset)
+            .is_err()
+        {
             full = true;
             break;
         }
@@ -829,7 +839,7 @@ mod tests {
         let mut r = Reps::default();
         assert_eq!(r.encode(4, 5), 2);
         assert_eq!(r.encode(4, 0), 1);
-        assert_eq!(r.encode(0, 0) , 3, "rep0 - 1 with no literals");
+        assert_eq!(r.encode(0, 0), 3, "rep0 - 1 with no literals");
         assert_eq!(r.encode(100, 1), 103);
         r.update(103, 1);
         assert_eq!(r.0, [100, 1, 4]);
@@ -866,10 +876,21 @@ mod tests {
     #[test]
     fn sizes_follow_uadk_rules() {
         let v = Variant::Zstd;
-        assert!(check_sizes(v, ZSTD_MAX_SIZE + 1, 1 << 20, ZSTD_MAX_SIZE + 17, false, false).is_err());
+        assert!(check_sizes(
+            v,
+            ZSTD_MAX_SIZE + 1,
+            1 << 20,
+            ZSTD_MAX_SIZE + 17,
+            false,
+            false
+        )
+        .is_err());
         // The frequency table must fit after the literal area.
         assert!(check_sizes(v, 100, 116 + 783, 116, false, false).is_err());
-        assert_eq!(check_sizes(v, 100, 116 + 784, 116, false, false).unwrap(), 784);
+        assert_eq!(
+            check_sizes(v, 100, 116 + 784, 116, false, false).unwrap(),
+            784
+        );
         // Streams need more than 1000 (4096 in price mode) bytes of sequence space.
         assert!(check_sizes(v, 100, 116 + 1000, 116, true, false).is_err());
         assert!(check_sizes(v, 100, 116 + 1001, 116, true, false).is_ok());
@@ -878,8 +899,24 @@ mod tests {
         assert!(check_sizes(v, 100, 131, 116, false, false).is_err());
         assert!(check_sizes(v, 100, 132, 116, false, false).is_ok());
         assert!(check_sizes(v, 100, 116 + 200, 116, true, false).is_err());
-        assert!(check_sizes(v, HZ_MAX_SIZE - 16, HZ_MAX_SIZE * 2, HZ_MAX_SIZE, false, false).is_ok());
-        assert!(check_sizes(v, HZ_MAX_SIZE - 15, HZ_MAX_SIZE * 2, HZ_MAX_SIZE + 1, false, false).is_err());
+        assert!(check_sizes(
+            v,
+            HZ_MAX_SIZE - 16,
+            HZ_MAX_SIZE * 2,
+            HZ_MAX_SIZE,
+            false,
+            false
+        )
+        .is_ok());
+        assert!(check_sizes(
+            v,
+            HZ_MAX_SIZE - 15,
+            HZ_MAX_SIZE * 2,
+            HZ_MAX_SIZE + 1,
+            false,
+            false
+        )
+        .is_err());
         assert_eq!(sgl_seq_start([50, 50, 30, 900], 100), Some((3, 130)));
         assert_eq!(sgl_seq_start([50, 66, 900], 100), Some((2, 116)));
         assert_eq!(sgl_seq_start([50, 60], 100), None);
@@ -899,7 +936,13 @@ mod tests {
         let got = w.finish();
         assert_eq!(got.consumed, input.len());
         let recs = records(&seqs, got.seq_num as usize);
-        let s = decode(v, recs, (got.overflow_cnt, got.overflow_pos), &mut Reps::default()).unwrap();
+        let s = decode(
+            v,
+            recs,
+            (got.overflow_cnt, got.overflow_pos),
+            &mut Reps::default(),
+        )
+        .unwrap();
         let mut out = Vec::new();
         replay(&s, &lits[..got.lit_num as usize], &[], &mut out).unwrap();
         assert_eq!(out, input);
@@ -907,7 +950,9 @@ mod tests {
 
     #[test]
     fn writer_splits_long_runs_and_replays() {
-        let mut input: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let mut input: Vec<u8> = (0..70_000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         input.extend(std::iter::repeat_n(b'z', 70_000));
         // 70000 literals, then a long run of 'z' as a 1-distance match.
         let plan = [(70_001, 69_999, 1)];

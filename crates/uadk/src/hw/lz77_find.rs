@@ -70,14 +70,27 @@ impl Finder {
         }
         self.params = None;
         // SAFETY: a valid context.
-        unsafe { z::ZSTD_CCtx_reset(self.cctx.as_ptr(), z::ZSTD_ResetDirective::ZSTD_reset_session_and_parameters) };
+        unsafe {
+            z::ZSTD_CCtx_reset(
+                self.cctx.as_ptr(),
+                z::ZSTD_ResetDirective::ZSTD_reset_session_and_parameters,
+            )
+        };
         let ok = if price {
             self.set(z::ZSTD_cParameter::ZSTD_c_compressionLevel, 16)
-                && self.set(z::ZSTD_cParameter::ZSTD_c_strategy, z::ZSTD_strategy::ZSTD_btopt as i32)
+                && self.set(
+                    z::ZSTD_cParameter::ZSTD_c_strategy,
+                    z::ZSTD_strategy::ZSTD_btopt as i32,
+                )
         } else {
             self.set(z::ZSTD_cParameter::ZSTD_c_compressionLevel, 1)
-        } && self.set(z::ZSTD_cParameter::ZSTD_c_windowLog, window_bits.max(10) as i32)
-            && self.set(z::ZSTD_cParameter::ZSTD_c_minMatch, if price { 3 } else { 4 });
+        } && self.set(
+            z::ZSTD_cParameter::ZSTD_c_windowLog,
+            window_bits.max(10) as i32,
+        ) && self.set(
+            z::ZSTD_cParameter::ZSTD_c_minMatch,
+            if price { 3 } else { 4 },
+        );
         if ok {
             self.params = Some((window_bits, price));
         }
@@ -159,11 +172,21 @@ impl Finder {
         let n = unsafe {
             z::ZSTD_CCtx_reset(cctx, z::ZSTD_ResetDirective::ZSTD_reset_session_only);
             if !prefix.is_empty()
-                && z::ZSTD_isError(z::ZSTD_CCtx_refPrefix(cctx, prefix.as_ptr().cast(), prefix.len())) != 0
+                && z::ZSTD_isError(z::ZSTD_CCtx_refPrefix(
+                    cctx,
+                    prefix.as_ptr().cast(),
+                    prefix.len(),
+                )) != 0
             {
                 return None;
             }
-            z::ZSTD_generateSequences(cctx, self.seqs.as_mut_ptr(), cap, piece.as_ptr().cast(), piece.len())
+            z::ZSTD_generateSequences(
+                cctx,
+                self.seqs.as_mut_ptr(),
+                cap,
+                piece.as_ptr().cast(),
+                piece.len(),
+            )
         };
         // SAFETY: pure function.
         if unsafe { z::ZSTD_isError(n) } != 0 || n > cap {
@@ -224,19 +247,27 @@ mod tests {
     #[test]
     fn matches_rebuild_the_input_within_the_window() {
         let text: Vec<u8> = (0..300_000u32)
-            .map(|i| b"the quick brown fox jumps over the lazy dog "[(i % 44) as usize] ^ ((i / 997) as u8 & 3))
+            .map(|i| {
+                b"the quick brown fox jumps over the lazy dog "[(i % 44) as usize]
+                    ^ ((i / 997) as u8 & 3)
+            })
             .collect();
         let mut f = Finder::new().unwrap();
         for (bits, price) in [(12u8, false), (15, false), (15, true)] {
             let mut found = Vec::new();
             let tail = f.find(&[], &text, bits, price, &mut found);
             assert!(found.len() > 100, "{bits} {price}");
-            assert!(found.iter().all(|m| m.offset as usize <= 1 << bits && m.match_len >= 3));
+            assert!(found
+                .iter()
+                .all(|m| m.offset as usize <= 1 << bits && m.match_len >= 3));
             assert_eq!(rebuild(&[], &found, &text, tail), text);
             // With history: the first match may reach into it.
             let mut found = Vec::new();
             let tail = f.find(&text[..5000], &text[5000..9000], bits, price, &mut found);
-            assert_eq!(rebuild(&text[..5000], &found, &text[5000..9000], tail), &text[5000..9000]);
+            assert_eq!(
+                rebuild(&text[..5000], &found, &text[5000..9000], tail),
+                &text[5000..9000]
+            );
         }
         let mut found = Vec::new();
         assert_eq!(f.find(&[], b"abc", 15, false, &mut found), 3);

@@ -710,7 +710,10 @@ impl Engine {
                 st.history.clear();
                 st.history
                     .extend_from_slice(&c[lz77::CTX_HISTORY_OFFSET..lz77::CTX_HISTORY_OFFSET + hl]);
-                (Reps::from_bytes(&c[rep_at..rep_at + lz77::REPCODE_SIZE]), &st.history[..])
+                (
+                    Reps::from_bytes(&c[rep_at..rep_at + lz77::REPCODE_SIZE]),
+                    &st.history[..],
+                )
             }
             _ => (Reps::default(), &[][..]),
         };
@@ -732,7 +735,16 @@ impl Engine {
         let w = if lits_size < in_len {
             Err(lz77::Full)
         } else {
-            lz77::write_found(v, &input, &st.found, tail, lit_area, &mut st.seqs, reps, stateful)
+            lz77::write_found(
+                v,
+                &input,
+                &st.found,
+                tail,
+                lit_area,
+                &mut st.seqs,
+                reps,
+                stateful,
+            )
         };
         let w = match w {
             Ok(w) => w,
@@ -763,7 +775,8 @@ impl Engine {
             h.extend_from_slice(&input[..w.consumed]);
             let keep = h.len().min(32 * 1024);
             let from = h.len() - keep;
-            c[lz77::CTX_HISTORY_OFFSET..lz77::CTX_HISTORY_OFFSET + keep].copy_from_slice(&h[from..]);
+            c[lz77::CTX_HISTORY_OFFSET..lz77::CTX_HISTORY_OFFSET + keep]
+                .copy_from_slice(&h[from..]);
             c[lz77::CTX_HISTORY_LEN_OFFSET..lz77::CTX_HISTORY_LEN_OFFSET + 4]
                 .copy_from_slice(&(keep as u32).to_le_bytes());
             st.history = h;

@@ -92,7 +92,10 @@ impl Lz77Engine {
         self.found.clear();
         let tail = finder.find(history, data, p.window.bits(), price, &mut self.found);
         // Flat outputs are written in place; SGL outputs through two buffers then scattered.
-        let (mut lits_tmp, mut seqs_tmp) = (std::mem::take(&mut self.lits), std::mem::take(&mut self.seqs));
+        let (mut lits_tmp, mut seqs_tmp) = (
+            std::mem::take(&mut self.lits),
+            std::mem::take(&mut self.seqs),
+        );
         let res = {
             let (lit_area, seq_area): (&mut [u8], &mut [u8]) = match dst {
                 Dst::Flat(b) => {
@@ -107,8 +110,17 @@ impl Lz77Engine {
                     (&mut lits_tmp[..], &mut seqs_tmp[..])
                 }
             };
-            fmt::write_found(v, data, &self.found, tail, lit_area, seq_area, start, stream.is_some())
-                .map_err(|Full| Error::OutputTooSmall { capacity: out_len })
+            fmt::write_found(
+                v,
+                data,
+                &self.found,
+                tail,
+                lit_area,
+                seq_area,
+                start,
+                stream.is_some(),
+            )
+            .map_err(|Full| Error::OutputTooSmall { capacity: out_len })
         };
         let res = res.map(|w| {
             if !matches!(dst, Dst::Flat(_)) {

@@ -2,8 +2,8 @@
 //! lengths of a block request.
 
 use super::sqe::{Lz77Prep, Prepared};
-use crate::hw::lz77;
 use crate::error::{Error, Result};
+use crate::hw::lz77;
 use crate::hw::zip::{ctx_st, dw, status, ZipSqe};
 use crate::req::{Lz77Meta, OpType, Output};
 

@@ -318,10 +318,22 @@ pub(super) fn prepare_lz77(
     let (lits_size, seq_space);
     if !sgl {
         lits_size = src_len + lz77::LIT_RESV_SIZE;
-        seq_space = lz77::check_sizes(v, src_len, dst_len, lits_size, stateful.is_some(), level == 9)?;
+        seq_space = lz77::check_sizes(
+            v,
+            src_len,
+            dst_len,
+            lits_size,
+            stateful.is_some(),
+            level == 9,
+        )?;
         let s = src_desc(src, &mut bufs.sgl_in)?;
         let d = dst_desc(dst, &mut bufs.sgl_out)?;
-        sqe.set_bufs(s.addr, src_len as u32, d.addr + lits_size as u64, seq_space as u32);
+        sqe.set_bufs(
+            s.addr,
+            src_len as u32,
+            d.addr + lits_size as u64,
+            seq_space as u32,
+        );
         sqe.set_literals(d.addr, lits_size as u32);
     } else {
         let lens: Vec<usize> = match &*dst {
@@ -329,13 +341,22 @@ pub(super) fn prepare_lz77(
             Dst::List(l) => l.iter().map(|s| s.len()).collect(),
             Dst::Vecs(l) => l.iter().map(|s| s.len()).collect(),
         };
-        let (first_seq, lits) = lz77::sgl_seq_start(lens.iter().copied(), src_len)
-            .ok_or_else(|| Error::InvalidParam(format!(
-                "SGL output cannot hold {} bytes of literals and then sequences",
-                src_len + lz77::LIT_RESV_SIZE
-            )))?;
+        let (first_seq, lits) =
+            lz77::sgl_seq_start(lens.iter().copied(), src_len).ok_or_else(|| {
+                Error::InvalidParam(format!(
+                    "SGL output cannot hold {} bytes of literals and then sequences",
+                    src_len + lz77::LIT_RESV_SIZE
+                ))
+            })?;
         lits_size = lits;
-        lz77::check_sizes(v, src_len, dst_len, lits_size, stateful.is_some(), level == 9)?;
+        lz77::check_sizes(
+            v,
+            src_len,
+            dst_len,
+            lits_size,
+            stateful.is_some(),
+            level == 9,
+        )?;
         // UADK gives the engine the whole output chain for the literals and the chain from
         // the sequence start for the sequences; the sequence space is not clamped here.
         seq_space = dst_len - lits_size;
@@ -343,17 +364,25 @@ pub(super) fn prepare_lz77(
         let s_addr = if s.sgl {
             s.addr
         } else {
-            bufs.sgl_in.build(&mut std::iter::once((s.addr, s.len)), 1)?
+            bufs.sgl_in
+                .build(&mut std::iter::once((s.addr, s.len)), 1)?
         };
         let segs: Vec<(u64, usize)> = match dst {
             Dst::Flat(b) => vec![(b.as_mut_ptr() as u64, b.len())],
-            Dst::List(l) => l.iter_mut().map(|s| (s.as_mut_ptr() as u64, s.len())).collect(),
-            Dst::Vecs(l) => l.iter_mut().map(|s| (s.as_mut_ptr() as u64, s.len())).collect(),
+            Dst::List(l) => l
+                .iter_mut()
+                .map(|s| (s.as_mut_ptr() as u64, s.len()))
+                .collect(),
+            Dst::Vecs(l) => l
+                .iter_mut()
+                .map(|s| (s.as_mut_ptr() as u64, s.len()))
+                .collect(),
         };
         let lit_chain = bufs.sgl_out.build(&mut segs.iter().copied(), segs.len())?;
-        let seq_chain = bufs
-            .sgl_seq
-            .build(&mut segs[first_seq..].iter().copied(), segs.len() - first_seq)?;
+        let seq_chain = bufs.sgl_seq.build(
+            &mut segs[first_seq..].iter().copied(),
+            segs.len() - first_seq,
+        )?;
         sqe.set_sgl(true);
         sqe.set_bufs(s_addr, src_len as u32, seq_chain, seq_space as u32);
         sqe.set_literals(lit_chain, lits_size as u32);
@@ -366,11 +395,9 @@ pub(super) fn prepare_lz77(
     sqe.set_tag(ty, tag);
     match stateful {
         None => sqe.set_stream(true, false, Flush::Finish),
-        Some((new, finish)) => sqe.set_stream(
-            new,
-            true,
-            if finish { Flush::Finish } else { Flush::Sync },
-        ),
+        Some((new, finish)) => {
+            sqe.set_stream(new, true, if finish { Flush::Finish } else { Flush::Sync })
+        }
     }
     Ok(Prepared {
         sqe,

@@ -2,10 +2,10 @@
 //! checksum and context words, the software header, the store buffer for small outputs and
 //! output still pending), and the step that sends one call of a stream to the engine.
 
+use super::completion::finish_lz77;
 use super::completion::status_error;
 use super::ctx::HisiCtx;
 use super::hdr::{self, Header};
-use super::completion::finish_lz77;
 use super::sqe::{lz77_variant, prepare_lz77, window_code};
 use super::{hw_alg_of, unsupported};
 use crate::drv::{Dst, Request, Src};
@@ -243,7 +243,10 @@ impl HisiCtx {
         if let Some(e) = status_error(&done, dst.len()) {
             return Err(e);
         }
-        let l = prep.lz77.as_ref().ok_or_else(|| Error::InvalidParam("lz77 layout".into()))?;
+        let l = prep
+            .lz77
+            .as_ref()
+            .ok_or_else(|| Error::InvalidParam("lz77 layout".into()))?;
         let mut out = finish_lz77(l, src.len(), &done)?;
         st.new = false;
         st.isize = done.w[dw::ISIZE];
