@@ -483,6 +483,12 @@ fn block_entry(h_sess: handle_t, req: *mut wd_comp_req, sync2: bool) -> c_int {
             if let Err(rc) = check_req(s, req, false) {
                 return rc;
             }
+            if crate::lz77::is_lz77(s) {
+                return match sync2 {
+                    true => crate::lz77::sync2(s, req),
+                    false => crate::lz77::sync(s, req),
+                };
+            }
             if sync2 && req.data_fmt != WD_FLAT_BUF {
                 return EINVAL;
             }
@@ -522,6 +528,9 @@ pub extern "C" fn wd_do_comp_strm(h_sess: handle_t, req: *mut wd_comp_req) -> c_
         with_sess(h_sess, |s, cs| {
             if let Err(rc) = check_req(s, req, true) {
                 return rc;
+            }
+            if crate::lz77::is_lz77(s) {
+                return crate::lz77::strm(s, req);
             }
             if req.data_fmt != WD_FLAT_BUF || (req.src.is_null() && req.src_len > 0) {
                 return EINVAL;
@@ -635,6 +644,9 @@ pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c
         with_sess(h_sess, |s, _| {
             if let Err(rc) = check_req(s, r, false) {
                 return rc;
+            }
+            if crate::lz77::is_lz77(s) {
+                return crate::lz77::submit(s, req);
             }
             let Some(cb) = r.cb else { return EINVAL };
             let Some((src, dst, out_segs)) = async_bufs(r) else {
