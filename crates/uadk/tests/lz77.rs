@@ -542,12 +542,15 @@ fn sizes_levels_and_directions_are_checked_as_uadk_does() {
     }
 }
 
+/// Finished async requests: output and report.
+type Done = Vec<(Vec<u8>, Output)>;
+
 #[test]
 fn lz77_async_requests_report_their_layout() {
     let data = text_bytes(100_000, 40);
     for (engine, c) in engines() {
         let s = sess(c, Alg::Lz77Zstd, 8, WindowSize::W32K);
-        let got: Arc<Mutex<Vec<(Vec<u8>, Output)>>> = Arc::default();
+        let got: Arc<Mutex<Done>> = Arc::default();
         for _ in 0..4 {
             let g = got.clone();
             s.submit(

@@ -972,7 +972,7 @@ mod tests {
 
     #[test]
     fn full_sequence_area_is_reported() {
-        let input = vec![1u8; 64];
+        let input = [1u8; 64];
         let mut lits = vec![0u8; 80];
         let mut seqs = vec![0u8; 16 + ONLY_TAIL_SIZE];
         let mut w = Writer::new(Variant::Only, &mut lits, &mut seqs, Reps::default());

@@ -122,16 +122,13 @@ impl Lz77Engine {
             )
             .map_err(|Full| Error::OutputTooSmall { capacity: out_len })
         };
-        let res = res.map(|w| {
-            if !matches!(dst, Dst::Flat(_)) {
-                // The literal area ends at an entry boundary; the sequences fill the entries after.
-                let used = w.seq_num as usize * fmt::SEQ_SIZE + v.tail_size();
-                lits_tmp.truncate(lits_size);
-                lits_tmp.extend_from_slice(&seqs_tmp[..used]);
-                dst.scatter(&lits_tmp);
-            }
-            w
-        });
+        if let (Ok(w), false) = (&res, matches!(dst, Dst::Flat(_))) {
+            // The literal area ends at an entry boundary; the sequences fill the entries after.
+            let used = w.seq_num as usize * fmt::SEQ_SIZE + v.tail_size();
+            lits_tmp.truncate(lits_size);
+            lits_tmp.extend_from_slice(&seqs_tmp[..used]);
+            dst.scatter(&lits_tmp);
+        }
         self.lits = lits_tmp;
         self.seqs = seqs_tmp;
         let w = match res {
