@@ -148,7 +148,8 @@ impl Session {
 
     /// One `lz77_zstd` / `lz77_only` block request (UADK's `wd_do_comp_sync` with `req->priv`
     /// set): `dst` receives the literal area (`src.len() + 16` bytes), the sequences and the
-    /// tail. [`Session::compress_bound`] gives space that always suffices.
+    /// tail. [`Session::compress_bound`] gives space that always suffices. The session's level
+    /// must be 8 (normal) or 9 (price mode), the engine's two; others fail here, as in UADK.
     pub fn lz77<'a>(&self, src: &[u8], dst: &'a mut [u8]) -> Result<Lz77Output<'a>> {
         self.lz77_check()?;
         let out = self.run_sync(Src::Flat(src), Dst::Flat(dst))?;
