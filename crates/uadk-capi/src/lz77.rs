@@ -246,7 +246,7 @@ unsafe impl<T> Send for Sent<T> {}
 
 /// `wd_do_comp_async` on an lz77 session. SGL outputs travel as one owned buffer per
 /// entry, so the engine sees the caller's entry boundaries, and are copied back before
-/// the callback runs.
+/// the callback runs. The callback receives a copy of the request, as UADK's does.
 pub(crate) fn submit(s: &Session, req: *mut wd_comp_req) -> c_int {
     // SAFETY: non-NULL (checked by the entry point); the caller's request.
     let r = unsafe { &mut *req };
@@ -280,12 +280,16 @@ pub(crate) fn submit(s: &Session, req: *mut wd_comp_req) -> c_int {
         };
         (JobBuf::Raw(src), JobBuf::Raw(dst), None)
     };
-    let sent = Sent((req, segs));
+    // UADK copies the request when it is sent and hands the callback that copy
+    // (`fill_comp_msg`, `&msg->req`): callers may reuse or drop theirs at once (UADK's
+    // benchmark does), so the callback here gets a copy too. `priv` is written through.
+    // SAFETY: reading the caller's request, valid for the call.
+    let copy = Box::new(unsafe { std::ptr::read(req) });
+    let sent = Sent((copy, segs));
     let callback = Box::new(move |c: Completion| {
         let sent = sent;
-        let (rp, segs) = sent.0;
-        // SAFETY: the request outlives its callback by contract.
-        let req = unsafe { &mut *rp };
+        let (mut copy, segs) = sent.0;
+        let req: &mut wd_comp_req = &mut copy;
         if let (Some(segs), JobBuf::List(outs), Ok(_)) = (&segs, &c.dst, &c.result) {
             for (&(_, p, n), v) in segs.iter().zip(outs) {
                 // SAFETY: the caller's entry of `n` bytes; `v` has `n` bytes.
@@ -293,7 +297,7 @@ pub(crate) fn submit(s: &Session, req: *mut wd_comp_req) -> c_int {
             }
         }
         finish(req, alg, c.result, segs.as_deref());
-        // SAFETY: calling the caller's callback with its own request and parameter.
+        // SAFETY: calling the caller's callback with the request copy and its parameter.
         unsafe { cb(req, req.cb_param) };
     });
     match s.submit(src, dst, callback) {
