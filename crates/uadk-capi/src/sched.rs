@@ -98,9 +98,17 @@ struct Key {
 
 static RR_NAME: &[u8] = b"RR\0";
 
-/// Whether a `struct wd_sched` is one of ours: its name points at our static string.
+/// The `h_sched_ctx` of every live scheduler from `wd_sched_rr_alloc`.
+static OURS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Whether a `struct wd_sched` is one of ours: its `h_sched_ctx` is a live state of ours.
+/// (Callers may rename it: UADK's benchmark sets `name` to its own string.)
 fn is_ours(s: &wd_sched) -> bool {
-    std::ptr::eq(s.name, RR_NAME.as_ptr() as *const c_char) && s.h_sched_ctx != 0
+    s.h_sched_ctx != 0
+        && OURS
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&s.h_sched_ctx)
 }
 
 fn rr<'a>(h: usize) -> Option<&'a RrSched> {
@@ -198,6 +206,9 @@ pub extern "C" fn wd_sched_rr_alloc(
             poll: func,
             regions: Mutex::new(Vec::new()),
         }));
+        OURS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(state as usize);
         Box::into_raw(Box::new(wd_sched {
             name: RR_NAME.as_ptr() as *const c_char,
             sched_policy: sched_type as c_int,
@@ -254,6 +265,9 @@ pub extern "C" fn wd_sched_rr_release(sched: *mut wd_sched) {
         // SAFETY: a wd_sched from wd_sched_rr_alloc, released once.
         let sch = unsafe { Box::from_raw(sched) };
         if is_ours(&sch) {
+            OURS.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|&h| h != sch.h_sched_ctx);
             // SAFETY: our state, allocated with the wd_sched.
             drop(unsafe { Box::from_raw(sch.h_sched_ctx as *mut RrSched) });
         }
