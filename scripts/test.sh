@@ -13,3 +13,5 @@ PROPTEST_CASES="${PROPTEST_CASES:-32}" cargo test --workspace
 # them, then once more under AddressSanitizer.
 make check-c
 ASAN=1 bash tests/c/run.sh target/c-prefix
+# UADK's own uadk_tool benchmark (built from ../shared/uadk) on lz77_zstd and lz77_only.
+bash tests/uadk-bench/run.sh target/c-prefix
