@@ -128,7 +128,7 @@ done
 
 # The same programs through the HiSilicon ZIP driver, over two modelled devices: each must
 # pass again, and the library must say it chose the hardware driver.
-for name in qemu_pattern live_page async async_sgl stream sync2 sgl; do
+for name in qemu_pattern live_page async async_sgl stream sync2 sgl init_custom sched_custom; do
 	[ -x "$build/$name" ] || continue
 	(cd "$build" && UADK_ZIP_MODEL=2@0 UADK_LOG=info timeout 300 "./$name" \
 		> "$name.hw.out" 2> "$name.hw.err")

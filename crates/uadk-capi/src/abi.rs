@@ -79,6 +79,7 @@ pub type wd_alg_comp_cb_t =
 
 /// `struct wd_comp_req` (`src`/`list_src` and `dst`/`list_dst` are unions of pointers).
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct wd_comp_req {
     pub src: *mut c_void,
     pub src_len: u32,
