@@ -17,7 +17,7 @@ SOFLAGS := -shared -Wl,-z,defs -Wl,--gc-sections
 # LD_LIBRARY_PATH (DT_RUNPATH $ORIGIN; UADK's own libraries carry none).
 RUNPATH := -Wl,--enable-new-dtags -Wl,-rpath,'$$ORIGIN'
 
-.PHONY: all cargo install uninstall check-c clean-capi
+.PHONY: all cargo install uninstall check-c check-conformance clean-capi
 all: $(OUT)/libwd.so.2 $(OUT)/libwd_comp.so.2
 
 cargo:
@@ -76,6 +76,13 @@ check-c:
 	rm -rf $(CURDIR)/target/c-prefix
 	$(MAKE) install PREFIX=$(CURDIR)/target/c-prefix
 	bash tests/c/run.sh $(CURDIR)/target/c-prefix
+
+# Install into the scratch prefix and run UADK v2.10's own programs against it
+# (tests/conformance; skips when ../shared/uadk is absent).
+check-conformance:
+	rm -rf $(CURDIR)/target/c-prefix
+	$(MAKE) install PREFIX=$(CURDIR)/target/c-prefix
+	CONF_RESULTS=$(CURDIR)/target/conformance.tsv bash tests/conformance/run.sh $(CURDIR)/target/c-prefix
 
 clean-capi:
 	rm -rf $(OUT) target/c-prefix

@@ -93,7 +93,7 @@ for src in "$here"/*.c; do
 	extra=""
 	case $name in
 	init_custom | init2_mask) extra="$wd_libs -lnuma" ;;	# libwd's own calls and libnuma
-	sched_custom | mempool | uacce_ctx | alg_drv) extra="$wd_libs" ;;	# libwd's own calls
+	sched_custom | mempool | uacce_ctx | alg_drv | usage) extra="$wd_libs" ;;	# libwd's own calls
 	esac
 	# shellcheck disable=SC2086
 	if ! "$cc" "${cflags[@]}" $comp_cflags "$src" -o "$build/$name" $comp_libs $extra \
@@ -144,7 +144,7 @@ for name in qemu_pattern live_page async async_sgl stream sync2 sgl init_custom 
 done
 
 # libwd's contexts and driver registry over one modelled device, as a driver uses them.
-for name in uacce_ctx alg_drv; do
+for name in uacce_ctx alg_drv usage; do
 	[ -x "$build/$name" ] || continue
 	(cd "$build" && UADK_ZIP_MODEL=1@0 timeout 300 "./$name" > "$name.hw.out" 2> "$name.hw.err")
 	rc=$?

@@ -348,6 +348,22 @@ dfx_case() {
 	want_driver=$saved
 }
 
+usage_case() { # this project's uadk_tool: v2.10's dfx has no --usage (UADK added it after)
+	local name="dfx --usage (uadk-rs uadk_tool)"
+	wanted "$name" || return 0
+	local saved=$want_driver
+	want_driver=""
+	if run "$engine: $name" 30 "$prefix/bin/uadk_tool" dfx --usage --device hisi_zip-0 \
+		--alg_name zlib --op_type 0 \
+		&& grep -qE "^hisi_zip-0 zlib op type 0 usage is [0-9]+$" "$out"; then
+		ok "$engine: $name" "$(head -1 "$out")"
+		record "$engine" "$name" ok
+	else
+		case_fail "$engine: $name" "${why:-no usage line}"
+	fi
+	want_driver=$saved
+}
+
 for engine in $engines; do
 	work=$scratch/run-$engine
 	mkdir -p "$work"
@@ -359,6 +375,7 @@ for engine in $engines; do
 	echo "== engine $engine"
 	if [ $tool_ok = 1 ]; then
 		dfx_case
+		[ "$engine" = hw ] && usage_case
 		# Every --opt the tool allows for the alg (lz4: block compression only), sync and
 		# async (streams: sync only; the tool refuses "Stream mode can't support async
 		# mode!"), with and without --init2; packet size and threads go round all four

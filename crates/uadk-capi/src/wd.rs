@@ -957,6 +957,70 @@ pub extern "C" fn wd_find_ctx(alg_name: *const c_char) -> handle_t {
     })
 }
 
+/// The bandwidth usage of a device for `alg_name` and op type `alg_op_type`, in percent,
+/// from its sysfs `dev_usage` attribute (UADK after v2.10): a ZIP device's `COMPRESS`
+/// (op 0) or `DECOMPRESS` (op 1) line, a SEC device's `SEC` line, an HPRE device's `ECC`
+/// or `RSA` line. `-WD_EINVAL` for NULL, an algorithm the device does not list, an op type
+/// or device kind with no such line (the CPU engine's pseudo-devices have none);
+/// `-WD_ENODEV` when the device has no `dev_usage` (UADK returns `access()`'s -1).
+#[no_mangle]
+pub extern "C" fn wd_get_dev_usage(
+    dev: *mut uacce_dev,
+    alg_name: *const c_char,
+    alg_op_type: u8,
+) -> c_int {
+    guard(EINVAL, || {
+        let Some(alg) = alg_arg(alg_name) else {
+            return EINVAL;
+        };
+        if dev.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: a device from this library or the caller, valid for the call.
+        let d = unsafe { &*dev };
+        if !field(&d.algs).split('\n').any(|a| a == alg) || is_cpu_dev(d) {
+            return EINVAL;
+        }
+        let root = field(&d.dev_root);
+        let name = root.rsplit('/').next().unwrap_or("");
+        let Ok(label) = uacce::usage_label(name, &alg, alg_op_type) else {
+            return EINVAL;
+        };
+        let Some(u) = uacce_devices().into_iter().find(|u| u.name == name) else {
+            return -WD_ENODEV;
+        };
+        match u.usage(label) {
+            Ok(v) => v.min(i32::MAX as u32) as c_int,
+            Err(e) => neg(&e),
+        }
+    })
+}
+
+/// Compare `n` bytes in time that does not depend on where they differ: 0 when equal,
+/// nonzero otherwise (the OR of the bytes' differences; not an ordering). UADK after
+/// v2.10 exports it for its drivers' MAC and key checks.
+#[no_mangle]
+pub extern "C" fn memcmp_consttime(s1: *const c_void, s2: *const c_void, n: usize) -> c_int {
+    guard(EINVAL, || {
+        if n == 0 {
+            return 0;
+        }
+        if s1.is_null() || s2.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: `n` readable bytes at each pointer, by the function's contract.
+        let (a, b) = unsafe {
+            (
+                std::slice::from_raw_parts(s1 as *const u8, n),
+                std::slice::from_raw_parts(s2 as *const u8, n),
+            )
+        };
+        let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        // The fold reads every byte; black_box keeps the compiler from stopping early.
+        c_int::from(std::hint::black_box(diff))
+    })
+}
+
 /// Print the library's version.
 #[no_mangle]
 pub extern "C" fn wd_get_version() {
