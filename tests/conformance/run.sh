@@ -67,7 +67,11 @@ failed=()
 ok() { pass=$((pass + 1)); echo "ok   $1${2:+  $2}"; }
 bad() { fail=$((fail + 1)); failed+=("$1"); echo "FAIL $1${2:+ ($2)}"; }
 show() { sed 's/^/     /' "$1" | tail -n "${2:-15}"; }
-record() { [ -n "$results" ] && printf '%s\n' "$*" | tr ' ' '\t' >> "$results"; return 0; }
+record() { # FIELDS...: one TSV line
+	[ -n "$results" ] || return 0
+	local IFS=$'\t'
+	printf '%s\n' "$*" >> "$results"
+}
 
 tar xzf "$archive" -C "$scratch" || { echo "conformance: cannot unpack $archive"; exit 1; }
 src=$scratch/uadk-2.10
@@ -215,7 +219,7 @@ case_fail() { # NAME WHY
 	fi
 	binary_out=0
 	show "$work/last.log"
-	record "$engine" "$1" FAIL
+	record "$engine" "${1#"$engine: "}" FAIL
 }
 wanted() { [ -z "$only" ] || [[ $1 =~ $only ]]; }
 

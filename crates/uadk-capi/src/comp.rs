@@ -778,9 +778,13 @@ pub extern "C" fn wd_comp_poll(expt: u32, count: *mut u32) -> c_int {
     poll_with(count, |c| c.poll(expt))
 }
 
-/// Reap up to `expt` async completions of one context.
+/// Reap up to `expt` async completions of one context; `expt` 0 is refused with
+/// `-WD_EINVAL`, as UADK does (it means "all" only for `wd_comp_poll` here).
 #[no_mangle]
 pub extern "C" fn wd_comp_poll_ctx(idx: u32, expt: u32, count: *mut u32) -> c_int {
+    if expt == 0 {
+        return EINVAL;
+    }
     poll_with(count, |c| c.poll_ctx(idx as usize, expt))
 }
 
