@@ -231,23 +231,43 @@ bench_case() { # ALG OPT MODE(sync|async) PKTLEN THREADS INIT2(0|1)
 	local args=(benchmark --alg "$alg" --mode sva --opt "$opt" "--$mode" --pktlen "$pkt"
 		    --seconds "$seconds" --thread "$thr")
 	[ "$init2" = 1 ] && args+=(--init2)
-	local t0=$SECONDS
+	local t0=$SECONDS saved_env=("${eng_env[@]}")
+	# UADK's async benchmark frees its buffers while its last request may still be in the
+	# device (zip_uadk_benchmark.c:1722-1741, then free_uadk_bd_pool before the uninit).
+	# Real hardware would then write freed memory; the model faults on pages that are not
+	# mapped, so glibc is told to map each buffer of 4 KiB and more on its own: a late
+	# request then fails in the device instead of corrupting the program's heap. (The CPU
+	# engine works on copies and writes the caller's buffers only when it is polled.)
+	[ "$engine" = hw ] && [ "$mode" = async ] && eng_env+=(GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4096)
 	if ! run "$engine: $name" $((seconds + 60)) "$bin/uadk_tool" "${args[@]}"; then
+		eng_env=("${saved_env[@]}")
 		case_fail "$engine: $name" "$why"
 		return
 	fi
+	eng_env=("${saved_env[@]}")
 	# algname:  length:  perf:  iops:  CPU_rate:   then   zlib  4096Bytes  123.45KiB/s  1.2Kops  99.00%
-	local row
-	row=$(grep -aE "^$alg[[:space:]]+${pkt}Bytes" "$out" | tail -1)
-	local perf iops cpu
-	perf=$(sed -nE 's/.*Bytes[[:space:]]+([0-9.]+)KiB\/s.*/\1/p' <<< "$row")
-	iops=$(sed -nE 's/.*KiB\/s[[:space:]]+([0-9.]+)Kops.*/\1/p' <<< "$row")
-	cpu=$(sed -nE 's/.*Kops[[:space:]]+([0-9.]+)%.*/\1/p' <<< "$row")
-	if [ -z "$perf" ] || ! awk -v p="$perf" 'BEGIN { exit !(p > 0) }'; then
-		case_fail "$engine: $name" "no figures, or zero perf: '$row'"
-		return
+	local row perf iops cpu note=""
+	figures() {
+		row=$(grep -aE "^$alg[[:space:]]+${pkt}Bytes" "$out" | tail -1)
+		perf=$(sed -nE 's/.*Bytes[[:space:]]+([0-9.]+)KiB\/s.*/\1/p' <<< "$row")
+		iops=$(sed -nE 's/.*KiB\/s[[:space:]]+([0-9.]+)Kops.*/\1/p' <<< "$row")
+		cpu=$(sed -nE 's/.*Kops[[:space:]]+([0-9.]+)%.*/\1/p' <<< "$row")
+		[ -n "$perf" ] && awk -v p="$perf" 'BEGIN { exit !(p > 0) }'
+	}
+	if ! figures; then
+		# The tool's timer (SIGALRM after --seconds) runs from before its threads start:
+		# on a starved machine they can find the time already up and send nothing. Once
+		# more; twice nothing is a failure.
+		note=" (second run: the first measured '$row')"
+		[ "$engine" = hw ] && [ "$mode" = async ] && eng_env+=(GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4096)
+		if ! run "$engine: $name" $((seconds + 60)) "$bin/uadk_tool" "${args[@]}" || ! figures; then
+			eng_env=("${saved_env[@]}")
+			case_fail "$engine: $name" "${why:-no figures, or zero perf: '$row'}"
+			return
+		fi
+		eng_env=("${saved_env[@]}")
 	fi
-	ok "$engine: $name" "$perf KiB/s, $iops Kops, CPU $cpu%"
+	ok "$engine: $name" "$perf KiB/s, $iops Kops, CPU $cpu%$note"
 	record "$engine" "$name" ok "$perf" "$iops" "$cpu" $((SECONDS - t0))
 }
 

@@ -7,7 +7,7 @@ use crate::{guard, handle_t, neg, EINVAL};
 use libc::{c_char, c_int, c_void};
 use std::cell::RefCell;
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use uadk::wd::env::{CtxNum, EnvConfig};
 use uadk::wd::status::*;
@@ -270,6 +270,8 @@ pub(crate) struct CSess {
     held: AtomicU32,
     /// The key a caller's scheduler made for this session (freed with it, as UADK does).
     sched_key: AtomicUsize,
+    /// The CPU engine serves the session (see `async_bufs`).
+    cpu_engine: AtomicBool,
 }
 
 static FREE_SESS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
@@ -340,6 +342,7 @@ pub extern "C" fn wd_comp_alloc_sess(setup: *mut wd_comp_sess_setup) -> handle_t
                 sess: RwLock::new(None),
                 held: AtomicU32::new(0),
                 sched_key: AtomicUsize::new(0),
+                cpu_engine: AtomicBool::new(false),
             })) as handle_t
         });
         // SAFETY: a CSess from the free list or just allocated; dead, so no one uses it.
@@ -347,6 +350,10 @@ pub extern "C" fn wd_comp_alloc_sess(setup: *mut wd_comp_sess_setup) -> handle_t
         *cs.sess.write().unwrap_or_else(|e| e.into_inner()) = Some(sess);
         cs.held.store(0, Ordering::Relaxed);
         cs.sched_key.store(key, Ordering::Relaxed);
+        cs.cpu_engine.store(
+            comp.driver_name() == uadk::drv::cpu::DRIVER_NAME,
+            Ordering::Relaxed,
+        );
         cs.magic.store(LIVE, Ordering::Release);
         h
     })
@@ -657,10 +664,15 @@ impl OutSegs {
     }
 }
 
-/// The buffers of an async request: caller memory for flat buffers; for SGL, the input
-/// gathered now and the output produced into a flat buffer, then scattered into the
-/// caller's list when the request completes.
-fn async_bufs(r: &wd_comp_req) -> Option<(JobBuf, JobBuf, Option<OutSegs>)> {
+/// The buffers of an async request. For SGL, the input gathered now and the output
+/// produced into a flat buffer, then scattered into the caller's list when the request
+/// completes. Flat buffers are the caller's memory, which the device reaches directly
+/// (SVA), except on the CPU engine (`bounce`): its workers are the library's own code, so
+/// they work on copies, and the output reaches the caller's buffer when the request is
+/// reaped, just before the callback; after a teardown, never. A device that touches a
+/// buffer the caller freed early faults the request (the model checks each page); the
+/// CPU engine then touches none.
+fn async_bufs(r: &wd_comp_req, bounce: bool) -> Option<(JobBuf, JobBuf, Option<OutSegs>)> {
     if r.data_fmt == WD_SGL_BUF {
         let src = segments(r.src as *const wd_datalist, r.src_len)?;
         let dst = segments(r.dst as *const wd_datalist, r.dst_len)?;
@@ -671,6 +683,13 @@ fn async_bufs(r: &wd_comp_req) -> Option<(JobBuf, JobBuf, Option<OutSegs>)> {
         let out = OutSegs(dst.into_iter().map(|d| (d.as_mut_ptr(), d.len())).collect());
         let space = JobBuf::Flat(vec![0u8; r.dst_len as usize]);
         return Some((JobBuf::Flat(flat), space, Some(out)));
+    }
+    if bounce {
+        // SAFETY: src/dst non-NULL (checked) and of these lengths, valid now by contract.
+        let src = unsafe { std::slice::from_raw_parts(r.src as *const u8, r.src_len as usize) };
+        let out = OutSegs(vec![(r.dst as *mut u8, r.dst_len as usize)]);
+        let space = JobBuf::Flat(vec![0u8; r.dst_len as usize]);
+        return Some((JobBuf::Flat(src.to_vec()), space, Some(out)));
     }
     // SAFETY: UADK's async contract: the buffers stay valid and untouched until the
     // callback runs.
@@ -697,12 +716,13 @@ pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c
         }
         // SAFETY: non-NULL pointer to the caller's request, read only.
         let r = unsafe { &*req };
-        with_sess(h_sess, |s, _| {
+        with_sess(h_sess, |s, cs| {
             if let Err(rc) = check_req(s, r, false) {
                 return rc;
             }
             let Some(cb) = r.cb else { return EINVAL };
-            let Some((src, dst, out_segs)) = async_bufs(r) else {
+            let bounce = cs.cpu_engine.load(Ordering::Relaxed);
+            let Some((src, dst, out_segs)) = async_bufs(r, bounce) else {
                 return EINVAL; // a datalist shorter than the lengths claimed
             };
             let copy = ReqCopy(Box::new(*r));
