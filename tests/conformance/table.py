@@ -39,7 +39,7 @@ def main(path):
     print(head)
     print("|" + " --- |" * (len(ENGINES) + 1))
     for case in order:
-        cells = [rows[case].get(e, "not run") for e, _ in ENGINES]
+        cells = [rows[case].get(e, "—") for e, _ in ENGINES]
         print(f"| `{case}` | " + " | ".join(cells) + " |")
     total = sum(len(r) for r in rows.values())
     passed = sum(1 for r in rows.values() for c in r.values() if c.startswith("pass"))
