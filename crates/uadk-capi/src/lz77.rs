@@ -244,12 +244,18 @@ struct Sent<T>(T);
 // SAFETY: see above; only the callback uses it, once.
 unsafe impl<T> Send for Sent<T> {}
 
-/// `wd_do_comp_async` on an lz77 session. SGL outputs travel as one owned buffer per
-/// entry, so the engine sees the caller's entry boundaries, and are copied back before
-/// the callback runs. The callback receives a copy of the request, as UADK's does.
-pub(crate) fn submit(s: &Session, req: *mut wd_comp_req) -> c_int {
-    // SAFETY: non-NULL (checked by the entry point); the caller's request.
-    let r = unsafe { &mut *req };
+/// `wd_do_comp_async` on an lz77 session, with the semantics of the other algorithms'
+/// (`comp.rs`): the request is copied now and the callback gets the copy; flat buffers are
+/// the caller's memory except on the CPU engine (`bounce`), which works on copies written
+/// back when the request is reaped; a request finishing after its framework was torn down
+/// (`live` false) touches nothing of the caller's. SGL outputs travel as one owned buffer
+/// per entry, so the engine sees the caller's entry boundaries.
+pub(crate) fn submit(
+    s: &Session,
+    r: &wd_comp_req,
+    bounce: bool,
+    live: Box<dyn Fn() -> bool + Send>,
+) -> c_int {
     if r.priv_.is_null() {
         return EINVAL;
     }
@@ -269,6 +275,14 @@ pub(crate) fn submit(s: &Session, req: *mut wd_comp_req) -> c_int {
         }
         let outs = dst.iter().map(|&(_, _, n)| vec![0u8; n]).collect();
         (JobBuf::Flat(flat), JobBuf::List(outs), Some(dst))
+    } else if bounce {
+        // SAFETY: src non-NULL (checked) and of this length, valid now by contract.
+        let src = unsafe { std::slice::from_raw_parts(r.src as *const u8, r.src_len as usize) };
+        (
+            JobBuf::Flat(src.to_vec()),
+            JobBuf::Flat(vec![0u8; r.dst_len as usize]),
+            None,
+        )
     } else {
         // SAFETY: UADK's async contract: the buffers stay valid and untouched until the
         // callback runs.
@@ -280,20 +294,29 @@ pub(crate) fn submit(s: &Session, req: *mut wd_comp_req) -> c_int {
         };
         (JobBuf::Raw(src), JobBuf::Raw(dst), None)
     };
-    // UADK copies the request when it is sent and hands the callback that copy
-    // (`fill_comp_msg`, `&msg->req`): callers may reuse or drop theirs at once (UADK's
-    // benchmark does), so the callback here gets a copy too. `priv` is written through.
-    // SAFETY: reading the caller's request, valid for the call.
-    let copy = Box::new(unsafe { std::ptr::read(req) });
-    let sent = Sent((copy, segs));
+    let sent = Sent((Box::new(*r), segs));
     let callback = Box::new(move |c: Completion| {
         let sent = sent;
         let (mut copy, segs) = sent.0;
+        if !live() {
+            return;
+        }
         let req: &mut wd_comp_req = &mut copy;
-        if let (Some(segs), JobBuf::List(outs), Ok(_)) = (&segs, &c.dst, &c.result) {
-            for (&(_, p, n), v) in segs.iter().zip(outs) {
-                // SAFETY: the caller's entry of `n` bytes; `v` has `n` bytes.
-                unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), p, n) };
+        if let Ok(o) = &c.result {
+            match (&segs, &c.dst) {
+                (Some(segs), JobBuf::List(outs)) => {
+                    for (&(_, p, n), v) in segs.iter().zip(outs) {
+                        // SAFETY: the caller's entry of `n` bytes; `v` has `n` bytes.
+                        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), p, n) };
+                    }
+                }
+                (None, JobBuf::Flat(v)) => {
+                    let n = o.produced.min(v.len()).min(req.dst_len as usize);
+                    // SAFETY: the caller's flat output of `dst_len` bytes, valid until the
+                    // callback by contract; `n` fits both.
+                    unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), req.dst as *mut u8, n) };
+                }
+                _ => {}
             }
         }
         finish(req, alg, c.result, segs.as_deref());
