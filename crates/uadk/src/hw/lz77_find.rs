@@ -2,8 +2,9 @@
 //! device): libzstd's own match finders, through `ZSTD_generateSequences`, which runs
 //! zstd's block compressor and collects its sequences instead of entropy-coding them.
 //!
-//! Level 8 (normal mode) searches as zstd's level 1 does (hash table, greedy); level 9
-//! (price mode) as zstd's `btopt` strategy, its price-driven optimal parser. The window
+//! Level 8 (normal mode) searches as zstd's level 1 does (hash table, greedy, matches of
+//! 4 bytes and more); level 9 (price mode) with zstd's `btopt` strategy, its price-driven
+//! optimal parser (matches of 3 bytes and more). The window
 //! bounds every distance. Input is searched 128 KiB at a time (zstd's block), each piece
 //! seeing the window of bytes before it as a prefix; a piece zstd declines (fewer than
 //! 7 bytes, or one its block compressor refuses) stays literals.
@@ -82,6 +83,10 @@ impl Finder {
                     z::ZSTD_cParameter::ZSTD_c_strategy,
                     z::ZSTD_strategy::ZSTD_btopt as i32,
                 )
+                // A shallower search than level 16's (5, 256): a third faster on Silesia
+                // for 0.4% of ratio.
+                && self.set(z::ZSTD_cParameter::ZSTD_c_searchLog, 3)
+                && self.set(z::ZSTD_cParameter::ZSTD_c_targetLength, 64)
         } else {
             self.set(z::ZSTD_cParameter::ZSTD_c_compressionLevel, 1)
         } && self.set(
