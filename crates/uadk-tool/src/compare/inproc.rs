@@ -1,5 +1,6 @@
 //! In-process contenders: our stack (blocks, pages, streams) and the bare codecs it calls.
 
+use super::clock::Timer;
 use super::memory::RssProbe;
 use super::{Contender, Desc, Extras, Family, Sample, RSS_PROBE_CHUNKS};
 use crate::common::{Error, Result};
@@ -249,23 +250,27 @@ impl Contender for Blocks {
 
     fn compress(&mut self, data: &[u8]) -> Result<Sample> {
         let Some(chunk) = self.chunk else {
-            let t0 = Instant::now();
+            let t0 = Timer::start();
             let n = self.path.compress(data, &mut self.packed)?;
+            let (secs, cpu_secs) = t0.stop();
             return Ok(Sample {
-                secs: t0.elapsed().as_secs_f64(),
+                secs,
+                cpu_secs,
                 out_len: n as u64,
             });
         };
         let mut total = 0usize;
-        let t0 = Instant::now();
+        let t0 = Timer::start();
         for c in data.chunks(chunk) {
             let t = Instant::now();
             total += self.path.compress(c, &mut self.out)?;
             // Capacity was reserved for every run: no allocation in the loop.
             self.lat_c.push(t.elapsed().as_nanos() as u64);
         }
+        let (secs, cpu_secs) = t0.stop();
         Ok(Sample {
-            secs: t0.elapsed().as_secs_f64(),
+            secs,
+            cpu_secs,
             out_len: total as u64,
         })
     }
@@ -273,17 +278,19 @@ impl Contender for Blocks {
     fn decompress(&mut self, data: &[u8]) -> Result<Sample> {
         let Some(chunk) = self.chunk else {
             let (s, l) = self.ranges[0];
-            let t0 = Instant::now();
+            let t0 = Timer::start();
             let m = self
                 .path
                 .decompress(&self.packed[s..s + l], &mut self.back)?;
+            let (secs, cpu_secs) = t0.stop();
             return Ok(Sample {
-                secs: t0.elapsed().as_secs_f64(),
+                secs,
+                cpu_secs,
                 out_len: m as u64,
             });
         };
         let mut total = 0usize;
-        let t0 = Instant::now();
+        let t0 = Timer::start();
         for (c, &(s, l)) in data.chunks(chunk).zip(&self.ranges) {
             let t = Instant::now();
             total += self
@@ -291,8 +298,10 @@ impl Contender for Blocks {
                 .decompress(&self.packed[s..s + l], &mut self.back[..c.len()])?;
             self.lat_d.push(t.elapsed().as_nanos() as u64);
         }
+        let (secs, cpu_secs) = t0.stop();
         Ok(Sample {
-            secs: t0.elapsed().as_secs_f64(),
+            secs,
+            cpu_secs,
             out_len: total as u64,
         })
     }
@@ -416,19 +425,25 @@ impl Contender for Stream {
 
     fn compress(&mut self, data: &[u8]) -> Result<Sample> {
         let mut sink = std::mem::take(&mut self.sink);
-        let t0 = Instant::now();
+        let t0 = Timer::start();
         self.encode(data, &mut sink)?;
-        let secs = t0.elapsed().as_secs_f64();
+        let (secs, cpu_secs) = t0.stop();
         let out_len = sink.len() as u64;
         self.sink = sink;
-        Ok(Sample { secs, out_len })
+        Ok(Sample {
+            secs,
+            cpu_secs,
+            out_len,
+        })
     }
 
     fn decompress(&mut self, _data: &[u8]) -> Result<Sample> {
-        let t0 = Instant::now();
+        let t0 = Timer::start();
         let out_len = self.decode(None)?;
+        let (secs, cpu_secs) = t0.stop();
         Ok(Sample {
-            secs: t0.elapsed().as_secs_f64(),
+            secs,
+            cpu_secs,
             out_len,
         })
     }

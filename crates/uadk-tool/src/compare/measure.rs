@@ -5,7 +5,8 @@ use super::inproc::{Blocks, Stream};
 use super::inputs::Input;
 use super::memory::RssProbe;
 use super::peers::{clis, Tools};
-use super::{Contender, Desc, Extras, Family, ASYNC_WINDOW, BLOCK, PAGE};
+use super::clock::Clock;
+use super::{Contender, Desc, Extras, Family, Sample, ASYNC_WINDOW, BLOCK, PAGE};
 use crate::common::{Context, Error, Result};
 use std::fs;
 use std::path::Path;
@@ -112,7 +113,12 @@ pub(super) fn measure(
     list: &mut [Box<dyn Contender>],
     input: &Input,
     runs: u32,
+    clock: Clock,
 ) -> Result<Vec<Row>> {
+    let secs = |s: &Sample| match clock {
+        Clock::Cpu => s.cpu_secs,
+        Clock::Wall => s.secs,
+    };
     let data = fs::read(&input.path).context(input.path.display())?;
     let mut rows: Vec<Row> = list
         .iter()
@@ -156,7 +162,7 @@ pub(super) fn measure(
             }
             match c.compress(&data) {
                 Ok(s) => {
-                    row.comp.0.push(mb_per_s(data.len(), s.secs));
+                    row.comp.0.push(mb_per_s(data.len(), secs(&s)));
                     row.ratio = Some(data.len() as f64 / s.out_len.max(1) as f64);
                 }
                 Err(e) => fail(row, e),
@@ -169,7 +175,7 @@ pub(super) fn measure(
             }
             match c.decompress(&data) {
                 Ok(s) if s.out_len == data.len() as u64 => {
-                    row.decomp.0.push(mb_per_s(data.len(), s.secs))
+                    row.decomp.0.push(mb_per_s(data.len(), secs(&s)))
                 }
                 Ok(s) => fail(
                     row,

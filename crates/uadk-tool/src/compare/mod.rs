@@ -23,6 +23,8 @@
 //! main input in `OUT/compare.png`.
 
 mod chart;
+mod clock;
+mod frontier;
 mod inproc;
 mod inputs;
 mod measure;
@@ -32,6 +34,7 @@ mod report;
 mod targets;
 
 use crate::common::{Context, Error, Result};
+pub use clock::Clock;
 use chart::{draw_chart, register_font, ChartInfo};
 use inputs::{build_inputs, Input, Scratch};
 use measure::{
@@ -83,6 +86,10 @@ pub struct Args {
     #[arg(long)]
     pub quick: bool,
 
+    /// The clock of the single-threaded rows (all but async scaling)
+    #[arg(long, value_enum, default_value_t = Clock::Cpu)]
+    pub clock: Clock,
+
     /// Runs of each measurement, interleaved
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub runs: u32,
@@ -90,6 +97,25 @@ pub struct Args {
     /// CPU to pin the measurements to [default: the last one this process may use]
     #[arg(long)]
     pub cpu: Option<usize>,
+
+    /// Only the 4 KiB page frontier (every codec and level on pages of the corpus and the VM
+    /// image, and our stack's levels): `frontier.md` and `frontier.png`
+    #[arg(long, conflicts_with = "no_frontier")]
+    pub frontier: bool,
+
+    /// Leave the page frontier out of a full run
+    #[arg(long)]
+    pub no_frontier: bool,
+
+    /// MiB of pages of each input the frontier measures, evenly spread over it [default: 16;
+    /// 2 with --quick]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub frontier_mb: Option<u64>,
+
+    /// Only these frontier points, by their short names (`isal1`, `ld6`, `z6`, `zs3`, `lz4`,
+    /// `L1` for our level 1, `Llz4` for our lz4, ...), comma-separated [default: all]
+    #[arg(long, value_delimiter = ',')]
+    pub frontier_points: Vec<String>,
 
     /// Scratch folder for the inputs and the tools' outputs, removed at the end
     /// [default: a new folder in /dev/shm (tmpfs), else under the system temp folder]
@@ -160,7 +186,10 @@ struct Desc {
 
 /// One timed run.
 struct Sample {
+    /// Wall-clock seconds.
     secs: f64,
+    /// CPU seconds: of this thread (in-process) or of the child (CLIs).
+    cpu_secs: f64,
     /// Compressed bytes (compression) or bytes produced (decompression).
     out_len: u64,
 }
@@ -233,10 +262,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
         eprintln!("compare: {m} not found; its rows are left out (scripts/compare.sh installs it)");
     }
     let inputs = build_inputs(&args, &scratch.0)?;
+    let font = register_font();
+    if args.frontier {
+        let md = frontier::run(&args, &inputs, font)?;
+        print!("{md}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut results: Vec<(&Input, Vec<Row>)> = Vec::new();
     for input in &inputs {
         let mut list = contenders(input, &tools, &scratch.0, args.runs)?;
-        let rows = measure(&mut list, input, args.runs)?;
+        let rows = measure(&mut list, input, args.runs, args.clock)?;
         results.push((input, rows));
     }
 
@@ -265,8 +300,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         s
     };
 
+    let frontier_md = if args.no_frontier {
+        String::new()
+    } else {
+        frontier::run(&args, &inputs, font)?
+    };
+
     let png = args.out.join("compare.png");
-    let font = register_font();
     let title = format!("{}: compress / decompress MB/s, one core", inputs[0].name);
     let chart = match draw_chart(&png, &title, &results[0].1, font) {
         Ok(()) => ChartInfo {
@@ -280,7 +320,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             error: e.to_string(),
         },
     };
-    let md = report(&machine, &args, &results, Some(&scaling), &chart, &missing);
+    let mut md = report(&machine, &args, &results, Some(&scaling), &chart, &missing);
+    md.push_str(&frontier_md);
     let md_path = args.out.join("compare.md");
     fs::write(&md_path, &md).context(md_path.display())?;
     print!("{md}");

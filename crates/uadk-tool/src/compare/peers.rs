@@ -26,6 +26,8 @@ pub(super) struct Cli {
 /// How a child ended, and what it used.
 pub(super) struct ChildEnd {
     pub(super) secs: f64,
+    /// User and system CPU time of the child.
+    pub(super) cpu_secs: f64,
     pub(super) ok: bool,
     pub(super) status: i32,
     pub(super) maxrss_kib: u64,
@@ -61,20 +63,26 @@ pub(super) fn spawn_and_wait(argv: &[OsString]) -> Result<ChildEnd> {
     }
     let secs = t0.elapsed().as_secs_f64();
     drop(child);
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
     Ok(ChildEnd {
         secs,
+        cpu_secs: tv(ru.ru_utime) + tv(ru.ru_stime),
         ok: libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         status,
         maxrss_kib: ru.ru_maxrss.max(0) as u64,
     })
 }
 
-/// `--spawn-report`: run the program, write "seconds maxrss_kib status" to `report`.
+/// `--spawn-report`: run the program, write "seconds maxrss_kib status cpu_seconds" to
+/// `report`.
 pub(super) fn spawn_helper(report: &Path, argv: &[OsString]) -> Result<ExitCode> {
     let end = spawn_and_wait(argv)?;
     fs::write(
         report,
-        format!("{} {} {}\n", end.secs, end.maxrss_kib, end.status),
+        format!(
+            "{} {} {} {}\n",
+            end.secs, end.maxrss_kib, end.status, end.cpu_secs
+        ),
     )
     .context(report.display())?;
     Ok(if end.ok {
@@ -118,8 +126,10 @@ pub(super) fn run_timed(
     let secs: f64 = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
     let maxrss_kib: u64 = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
     let st: i32 = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
+    let cpu_secs: f64 = it.next().and_then(|v| v.parse().ok()).ok_or_else(bad)?;
     Ok(ChildEnd {
         secs,
+        cpu_secs,
         ok: status.success(),
         status: st,
         maxrss_kib,
@@ -173,6 +183,7 @@ impl Contender for Cli {
             .len();
         Ok(Sample {
             secs: end.secs,
+            cpu_secs: end.cpu_secs,
             out_len,
         })
     }
@@ -184,6 +195,7 @@ impl Contender for Cli {
         self.rss_d = self.rss_d.max(end.maxrss_kib);
         Ok(Sample {
             secs: end.secs,
+            cpu_secs: end.cpu_secs,
             out_len: data.len() as u64,
         })
     }

@@ -185,13 +185,20 @@ pub(super) fn report(
     let _ = writeln!(
         s,
         "Machine: {}, {} CPUs; measurements {pinned}; {}. `uadk_tool compare{}` \
-         ({} runs of each, interleaved; MB/s is 10^6 bytes of uncompressed data per second \
-         on one core, median (min–max)).\n",
+         ({} runs of each, interleaved; MB/s is 10^6 bytes of uncompressed data per {}, \
+         median (min–max)).\n",
         machine.model,
         machine.cpus,
         machine.date,
         if args.quick { " --quick" } else { "" },
-        args.runs
+        args.runs,
+        match args.clock {
+            super::Clock::Cpu => {
+                "second of CPU time on one core (the measuring thread's in-process, the \
+                 child's user + system time for CLIs; async scaling by the wall clock)"
+            }
+            super::Clock::Wall => "wall-clock second on one core",
+        }
     );
     if !machine.versions.is_empty() {
         let _ = writeln!(s, "Reference tools: {}.\n", machine.versions.join(", "));
@@ -263,7 +270,8 @@ pub(super) fn report(
          `Session` → scheduler → context → CPU driver, one call per unit, buffers reused, \
          in-process with the input in memory; `bare` rows call the codec the driver uses \
          on the same units; CLI rows are whole processes on a file in tmpfs, output to a \
-         tmpfs file (compress) or /dev/null (decompress), timed from spawn to exit. \
+         tmpfs file (compress) or /dev/null (decompress), timed from spawn to exit (CPU \
+         time: the child's, from `wait4`). \
          Decompression rows undo their own row's output (`bare ISA-L` output is inflated \
          by libdeflate, as the driver does). Peak RSS: `ru_maxrss` of the child for CLIs; \
          for in-process rows, the growth of this process's peak RSS over the first calls \

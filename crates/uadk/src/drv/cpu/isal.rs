@@ -58,19 +58,57 @@ fn level_buf_size(level: u32) -> usize {
     }) as usize
 }
 
+/// The Huffman code ISA-L's level 0 writes; levels 1..3 build their own for each block
+/// from its symbols, and ignore this.
+pub enum Huffman {
+    /// ISA-L's built-in dynamic code (trained on a general corpus), sent with every stream.
+    Default,
+    /// Deflate's fixed code (RFC 1951 3.2.6): no code table in the stream.
+    Fixed,
+    /// A code built from sample data ([`HuffTables::from_samples`]), sent with every stream.
+    Custom(HuffTables),
+}
+
+/// A Huffman code for ISA-L's level 0, built from the symbol statistics of sample data.
+pub struct HuffTables(Box<isal::isal_hufftables>);
+
+impl HuffTables {
+    /// A code for data like `samples`: ISA-L counts the literals, lengths and distances its
+    /// match search finds in each sample, and codes every symbol (so any input can be
+    /// written with it), shorter codes for those seen most. None if ISA-L refuses.
+    pub fn from_samples<'a>(samples: impl IntoIterator<Item = &'a [u8]>) -> Option<HuffTables> {
+        let mut hist: Box<isal::isal_huff_histogram> = boxed_zeroed();
+        for s in samples {
+            for part in s.chunks(1 << 30) {
+                // SAFETY: `part` is a live buffer of the length passed (under 2^31); ISA-L
+                // only reads it, and writes the histogram it is given.
+                unsafe {
+                    isal::isal_update_histogram(part.as_ptr() as *mut u8, part.len() as i32, &mut *hist)
+                };
+            }
+        }
+        let mut t: Box<isal::isal_hufftables> = boxed_zeroed();
+        // SAFETY: both structures are valid and exclusively borrowed.
+        let rc = unsafe { isal::isal_create_hufftables(&mut *t, &mut *hist) };
+        (rc == 0).then_some(HuffTables(t))
+    }
+}
+
 /// Reusable ISA-L compressor.
 pub struct IsalDeflate {
     stream: Box<isal::isal_zstream>,
     level_buf: Vec<u8>,
     level: u32,
+    huffman: Huffman,
     /// zlib header bytes of the current stream not yet handed out (streams write their own
     /// header so that it can state the window and be split over tiny output buffers).
     hdr: [u8; 2],
     hdr_left: usize,
 }
 
-// SAFETY: the stream's pointers refer to the wrapper's own level buffer (moved with it) or to
-// caller buffers set and used within one call; nothing is shared between threads.
+// SAFETY: the stream's pointers refer to the wrapper's own level buffer and Huffman table
+// (heap blocks that move with it) or to caller buffers set and used within one call; nothing
+// is shared between threads.
 unsafe impl Send for IsalDeflate {}
 
 impl IsalDeflate {
@@ -81,9 +119,15 @@ impl IsalDeflate {
             stream: boxed_zeroed(),
             level_buf: vec![0u8; level_buf_size(level)],
             level,
+            huffman: Huffman::Default,
             hdr: [0; 2],
             hdr_left: 0,
         }
+    }
+
+    /// Level 0's Huffman code from the next stream on.
+    pub fn set_huffman(&mut self, huffman: Huffman) {
+        self.huffman = huffman;
     }
 
     fn setup(
@@ -105,6 +149,17 @@ impl IsalDeflate {
             }
         };
         s.level = self.level;
+        let (table, kind) = match &mut self.huffman {
+            Huffman::Default => (std::ptr::null_mut(), isal::IGZIP_HUFFTABLE_DEFAULT),
+            Huffman::Fixed => (std::ptr::null_mut(), isal::IGZIP_HUFFTABLE_STATIC),
+            Huffman::Custom(t) => (&mut *t.0 as *mut _, isal::IGZIP_HUFFTABLE_CUSTOM),
+        };
+        // SAFETY: a freshly initialised stream; a custom table is owned by self, boxed, and
+        // outlives every call that uses it (ISA-L only reads it).
+        let rc = unsafe { isal::isal_deflate_set_hufftables(s, table, kind as i32) };
+        if rc != COMP_OK {
+            return Err(IsalError::Param(rc));
+        }
         s.level_buf_size = self.level_buf.len() as u32;
         s.level_buf = if self.level_buf.is_empty() {
             std::ptr::null_mut()
@@ -229,7 +284,7 @@ impl IsalDeflate {
 
 /// ISA-L always declares a 32 KiB window in the zlib header; state the real one (RFC 1950:
 /// CINFO = log2(window) - 8, and FCHECK makes the 16-bit header a multiple of 31).
-fn set_zlib_cinfo(hdr: &mut [u8], hist_bits: u32) {
+pub(crate) fn set_zlib_cinfo(hdr: &mut [u8], hist_bits: u32) {
     let cmf = (((hist_bits - 8) as u8) << 4) | 8;
     let flg_top = hdr[1] & 0xe0;
     let rem = ((cmf as u16) << 8 | flg_top as u16) % 31;
