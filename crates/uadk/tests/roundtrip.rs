@@ -198,6 +198,34 @@ fn window_is_honoured_and_declared() {
     }
 }
 
+#[test]
+fn blocks_at_the_window_size_stay_in_the_window() {
+    // Inputs of the window's size and one byte more, with repeats at every distance up to
+    // the input: the first are served by libdeflate (no window setting: the input bounds
+    // the distances), the second by zlib-rs; a decoder limited to the window takes both.
+    for window in [WindowSize::W4K, WindowSize::W8K, WindowSize::W16K] {
+        let w = 1usize << window.bits();
+        for len in [w / 2, w, w + 1, 3 * w] {
+            let head = random_bytes(97, len as u64);
+            let data: Vec<u8> = head.iter().cycle().take(len).copied().collect();
+            for level in [2, 6, 9, 12] {
+                let c = sess(Alg::Zlib, OpType::Compress, level, window);
+                let z = c.process_to_vec(&data).unwrap();
+                let what = format!("{window:?} {len} bytes L{level}");
+                assert_eq!(z[0] >> 4, window.bits() - 8, "CINFO, {what}");
+                assert_eq!(u16::from_be_bytes([z[0], z[1]]) % 31, 0, "FCHECK, {what}");
+                let mut d = flate2::Decompress::new_with_window_bits(true, window.bits());
+                let mut out = vec![0u8; len + 1];
+                let st = d
+                    .decompress(&z, &mut out, flate2::FlushDecompress::Finish)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                assert_eq!(st, flate2::Status::StreamEnd, "{what}");
+                assert_eq!(&out[..d.total_out() as usize], &data[..], "{what}");
+            }
+        }
+    }
+}
+
 fn cases() -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()

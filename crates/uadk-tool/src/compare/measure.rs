@@ -1,11 +1,11 @@
 //! Running the measurements: CPU affinity, interleaved timed runs, statistics, async
 //! scaling and resident memory per context.
 
+use super::clock::Clock;
 use super::inproc::{Blocks, Stream};
 use super::inputs::Input;
 use super::memory::RssProbe;
 use super::peers::{clis, Tools};
-use super::clock::Clock;
 use super::{Contender, Desc, Extras, Family, Sample, ASYNC_WINDOW, BLOCK, PAGE};
 use crate::common::{Context, Error, Result};
 use std::fs;

@@ -34,8 +34,8 @@ mod report;
 mod targets;
 
 use crate::common::{Context, Error, Result};
-pub use clock::Clock;
 use chart::{draw_chart, register_font, ChartInfo};
+pub use clock::Clock;
 use inputs::{build_inputs, Input, Scratch};
 use measure::{
     async_rate, contenders, cpus_in, ctx_rss_in_child, ctx_rss_kib, get_affinity, measure,

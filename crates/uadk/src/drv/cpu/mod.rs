@@ -330,7 +330,10 @@ impl Engine {
 // lz4_flex's loops, compiled inside `Codecs::block`, ran 30% more instructions per 4 KiB
 // page than compiled on their own (callgrind, 2026-12-01): each gets a function of its own.
 #[inline(never)]
-fn lz4_compress(input: &[u8], out: &mut [u8]) -> std::result::Result<usize, lz4_flex::block::CompressError> {
+fn lz4_compress(
+    input: &[u8],
+    out: &mut [u8],
+) -> std::result::Result<usize, lz4_flex::block::CompressError> {
     lz4_flex::block::compress_into(input, out)
 }
 
@@ -679,6 +682,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn codec_choice_by_level_window_and_size() {
+        let p = |level, window| params(Alg::Zlib, OpType::Compress, level, window);
+        assert_eq!(
+            deflate_codec(&p(1, WindowSize::W4K), 4096),
+            DeflateCodec::Isal(1)
+        );
+        assert_eq!(
+            deflate_codec(&p(1, WindowSize::W32K), 1 << 30),
+            DeflateCodec::Isal(1)
+        );
+        assert_eq!(
+            deflate_codec(&p(6, WindowSize::W32K), 1 << 30),
+            DeflateCodec::Libdeflate(6)
+        );
+        // A page in a 4 KiB window (QEMU's sessions at levels 2..15): libdeflate.
+        assert_eq!(
+            deflate_codec(&p(6, WindowSize::W4K), 4096),
+            DeflateCodec::Libdeflate(6)
+        );
+        assert_eq!(
+            deflate_codec(&p(6, WindowSize::W4K), 4097),
+            DeflateCodec::ZlibRs(6)
+        );
+        // 24 KiB windows are 16 KiB in deflate streams.
+        assert_eq!(
+            deflate_codec(&p(15, WindowSize::W24K), 16384),
+            DeflateCodec::Libdeflate(12)
+        );
+        assert_eq!(
+            deflate_codec(&p(15, WindowSize::W24K), 16385),
+            DeflateCodec::ZlibRs(9)
+        );
+        assert_eq!(DeflateCodec::Libdeflate(6).to_string(), "libdeflate 6");
     }
 
     #[test]
