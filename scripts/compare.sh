@@ -7,8 +7,10 @@
 # Installs the peers (idempotent), builds release, unzips the corpus into scratch/corpus,
 # runs `uadk_tool compare --out results/`, and writes the machine and the report into
 # docs/performance.md below its marker line (results/compare.png goes to
-# docs/performance.png). Extra arguments go to `uadk_tool compare`; with --quick the
-# docs are left alone. OUT=DIR changes the results folder.
+# docs/performance.png, results/frontier.png, the 4 KiB page frontier, to
+# docs/frontier.png). Extra arguments go to `uadk_tool compare`; with --quick or
+# --frontier (the page frontier alone) the docs are left alone. OUT=DIR changes the
+# results folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Beyond setup.sh's own list: zstd, and a TrueType font for the chart's text.
@@ -30,8 +32,8 @@ out=${OUT:-results}
 target/release/uadk_tool compare --corpus "$corpus" --out "$out" "$@"
 
 for a in "$@"; do
-  if [ "$a" = "--quick" ]; then
-    echo "compare.sh: --quick run; docs/performance.md left as it is (report in $out/)"
+  if [ "$a" = "--quick" ] || [ "$a" = "--frontier" ]; then
+    echo "compare.sh: $a run; docs/performance.md left as it is (report in $out/)"
     exit 0
   fi
 done
@@ -57,5 +59,8 @@ awk -v m="$marker" '{ print } $0 == m { exit }' "$doc" > "$tmp"
 mv "$tmp" "$doc"
 if [ -f "$out/compare.png" ]; then
   cp "$out/compare.png" docs/performance.png
+fi
+if [ -f "$out/frontier.png" ]; then
+  cp "$out/frontier.png" docs/frontier.png
 fi
 echo "compare.sh: wrote $doc"

@@ -541,3 +541,44 @@ fn model_devices_appear_and_serve_the_benchmark() {
     let o = run(&["--model", "x", "list"]);
     assert!(fails(&o).contains("UADK_ZIP_MODEL"));
 }
+
+#[test]
+fn compare_frontier_measures_draws_and_reports() {
+    let dir = TempDir::new("frontier");
+    let corpus = dir.path("empty-corpus");
+    fs::create_dir_all(&corpus).unwrap();
+    let out = dir.path("out");
+    let o = run(&[
+        "compare",
+        "--frontier",
+        "--quick",
+        "--runs",
+        "1",
+        "--frontier-mb",
+        "1",
+        "--vm-image-mb",
+        "2",
+        "--frontier-points",
+        "isal0t,isal1,ld6,z6,lz4,zs1,L1,L6,Llz4",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&o);
+    let md = fs::read_to_string(out.join("frontier.md")).unwrap();
+    for want in [
+        "### The 4 KiB page frontier",
+        "#### generated text",
+        "#### VM memory image (2 MiB)",
+        "| ISA-L 0, trained code | zlib |",
+        "| zstd 1 | zstd frame |",
+        "| 1 | ISA-L 1 |",
+        "| 6 | libdeflate 6 |",
+        "| ISA-L 1 | ",
+    ] {
+        assert!(md.contains(want), "{want:?} missing from:\n{md}");
+    }
+    let png = fs::read(out.join("frontier.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}

@@ -860,22 +860,34 @@ pub(super) fn draw(path: &Path, res: &[Measured], font: bool) -> DrawResult<()> 
                     .y_label_formatter(&|v| num(*v))
                     .draw()?;
             }
-            // The frontier among all points, as a step line from the fastest down.
+            // The frontiers, among all points (grey) and among the zlib points (black), each
+            // joining its points by ratio.
             let all: Vec<usize> = (0..pts.len()).collect();
-            let mut on: Vec<usize> = frontier_of(pts, &all, d)
+            let zlib: Vec<usize> = all
                 .iter()
-                .enumerate()
-                .filter_map(|(i, o)| o.is_none().then_some(i))
+                .copied()
+                .filter(|&i| pts[i].format == Format::Zlib)
                 .collect();
-            on.sort_by(|&a, &b| pts[a].ratio.total_cmp(&pts[b].ratio));
-            let line: Vec<(f64, f64)> = on
-                .iter()
-                .map(|&i| (pts[i].ratio, speed(&pts[i], d)))
-                .collect();
-            ch.draw_series(std::iter::once(PathElement::new(
-                line,
-                BLACK.mix(0.35).stroke_width(2),
-            )))?;
+            for (keep, style, label) in [
+                (&all, BLACK.mix(0.3).stroke_width(5), "frontier, all points"),
+                (&zlib, BLACK.stroke_width(1), "frontier, zlib points"),
+            ] {
+                let mut on: Vec<usize> = keep
+                    .iter()
+                    .zip(frontier_of(pts, keep, d))
+                    .filter_map(|(&i, o)| o.is_none().then_some(i))
+                    .collect();
+                on.sort_by(|&a, &b| pts[a].ratio.total_cmp(&pts[b].ratio));
+                let line: Vec<(f64, f64)> = on
+                    .iter()
+                    .map(|&i| (pts[i].ratio, speed(&pts[i], d)))
+                    .collect();
+                let s = ch.draw_series(std::iter::once(PathElement::new(line, style)))?;
+                if font && k == 0 && c == 0 {
+                    s.label(label)
+                        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], style));
+                }
+            }
             for fam in Family::ALL {
                 let series: Vec<&Point> = pts.iter().filter(|p| p.family == fam).collect();
                 let color = fam.color();
@@ -968,6 +980,10 @@ mod tests {
         // The code trained on these pages beats ISA-L's general one; more search, more ratio.
         assert!(ratio("isal0t") > ratio("isal0"));
         assert!(ratio("ld12") > ratio("ld1") && ratio("ld1") > ratio("isal0"));
-        assert_eq!(ratio("L6"), ratio("ld6"), "level 6 on a page is libdeflate 6");
+        assert_eq!(
+            ratio("L6"),
+            ratio("ld6"),
+            "level 6 on a page is libdeflate 6"
+        );
     }
 }
