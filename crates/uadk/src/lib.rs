@@ -40,8 +40,8 @@ pub mod wd;
 
 pub use comp::io::{Decoder, Encoder};
 pub use comp::{
-    compress_bound, Comp, CompConfig, CompFuture, CtxInfo, CtxSpec, Session, SessionSetup,
-    SubmitError,
+    compress_bound, Comp, CompConfig, CompFuture, CtxInfo, CtxSpec, Lz4BlockSize, Lz4FrameOptions,
+    Session, SessionSetup, SubmitError,
 };
 pub use drv::{Callback, Completion, JobBuf, RawBuf};
 pub use req::{Alg, Level, OpType, Output, ReqParams, WindowSize};

@@ -6,13 +6,15 @@
 //! - smaller windows at levels 2..15, and every stream: zlib-rs (through flate2), which
 //!   honours window bits 9..15 and zlib's streaming semantics;
 //! - block decompression: libdeflate (fastest whole-buffer inflate);
-//! - lz4: lz4_flex, the LZ4 block format.
+//! - lz4: lz4_flex, the LZ4 block format;
+//! - zstd: libzstd (`zstd.rs`), blocks and streams.
 //!
 //! All codec state lives in the context and is reused: no heap allocation per request once
 //! a context has seen each kind of request once.
 
 pub mod isal;
 mod ld;
+mod zstd;
 
 use super::{CtxSpec, Driver, DriverCtx, Dst, Job, Notify, ReqKind, Request, Src, StreamState};
 use crate::error::{Error, Result};
@@ -41,7 +43,7 @@ impl CpuDriver {
     }
 }
 
-const CPU_ALGS: [Alg; 4] = [Alg::Deflate, Alg::Zlib, Alg::Gzip, Alg::Lz4];
+const CPU_ALGS: [Alg; 5] = [Alg::Deflate, Alg::Zlib, Alg::Gzip, Alg::Lz4, Alg::Zstd];
 
 impl Driver for CpuDriver {
     fn name(&self) -> &'static str {
@@ -87,7 +89,7 @@ impl Driver for CpuDriver {
 
     fn new_stream(&self, params: &ReqParams) -> Result<StreamState> {
         self.check(params, ReqKind::Stream)?;
-        Ok(StreamState(Box::new(CpuStream::new(params))))
+        Ok(StreamState(Box::new(CpuStream::new(params)?)))
     }
 
     fn reset_stream(&self, params: &ReqParams, state: &mut StreamState) -> Result<()> {
@@ -247,6 +249,7 @@ struct Codecs {
     ld_comp: [Option<libdeflater::Compressor>; 13],
     ld_decomp: Option<ld::LdInflate>,
     zlib: Option<(ReqParams, Compress)>,
+    zstd: zstd::ZstdBlock,
 }
 
 impl Engine {
@@ -321,6 +324,7 @@ impl Codecs {
                 }
                 Err(e) => Err(Error::CorruptData(format!("lz4: {e}"))),
             },
+            (_, Alg::Zstd) => self.zstd.block(p, input, out),
             (OpType::Compress, alg) if alg.is_deflate_family() => {
                 let n = self.deflate(p, input, out)?;
                 Ok((n, input.len()))
@@ -419,11 +423,15 @@ pub(crate) enum CpuStream {
     Isal(Box<IsalDeflate>, Wrapper, u32),
     Comp(Compress),
     Decomp(Alg, Decompress),
+    Zstd(Box<zstd::ZstdStream>),
 }
 
 impl CpuStream {
-    fn new(p: &ReqParams) -> CpuStream {
-        match p.op {
+    fn new(p: &ReqParams) -> Result<CpuStream> {
+        if p.alg == Alg::Zstd {
+            return Ok(CpuStream::Zstd(Box::new(zstd::ZstdStream::new(p)?)));
+        }
+        Ok(match p.op {
             OpType::Compress if p.level.get() == 1 => {
                 let (w, bits) = (wrapper(p.alg), p.window.bits() as u32);
                 let mut isal = Box::new(IsalDeflate::new(1));
@@ -434,7 +442,7 @@ impl CpuStream {
             }
             OpType::Compress => CpuStream::Comp(new_compress(p)),
             OpType::Decompress => CpuStream::Decomp(p.alg, new_decompress(p.alg)),
-        }
+        })
     }
 
     /// Start a new stream, reusing the codec state where the codec allows it.
@@ -446,11 +454,13 @@ impl CpuStream {
             CpuStream::Comp(c) => c.reset(),
             CpuStream::Decomp(Alg::Gzip, d) => *d = new_decompress(Alg::Gzip),
             CpuStream::Decomp(alg, d) => d.reset(*alg == Alg::Zlib),
+            CpuStream::Zstd(z) => z.reset(),
         }
     }
 
     fn run(&mut self, input: &[u8], out: &mut [u8], last: bool, sync: bool) -> Result<Output> {
         match self {
+            CpuStream::Zstd(z) => z.run(input, out, last, sync),
             CpuStream::Isal(c, ..) => {
                 let (consumed, produced, end) = c
                     .stream(input, out, last, sync)

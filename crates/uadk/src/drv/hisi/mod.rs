@@ -73,6 +73,8 @@ pub(super) fn hw_alg_of(a: Alg) -> u32 {
         Alg::Lz4 => hw_alg::LZ4,
         Alg::Lz77Zstd => hw_alg::LZ77_ZSTD,
         Alg::Lz77Only => hw_alg::LZ77_ONLY,
+        // The engine's share of zstd is its LZ77 stage; `check` refuses whole frames.
+        Alg::Zstd => hw_alg::LZ77_ZSTD,
     }
 }
 
@@ -158,6 +160,11 @@ impl Driver for HisiZipDriver {
                     "{} (its intermediate format is not implemented by this driver yet)",
                     params.alg.name()
                 )))
+            }
+            Alg::Zstd => {
+                return Err(unsupported(
+                    "zstd frames (the framework runs zstd sessions on the CPU engine)",
+                ))
             }
             Alg::Lz4 if params.op == OpType::Decompress => {
                 return Err(unsupported(
