@@ -231,8 +231,13 @@ pub(crate) fn with_sess<T>(h: handle_t, f: impl FnOnce(&Session, &CSess) -> T) -
 fn setup_from(s: &wd_comp_sess_setup, foreign: bool) -> uadk::Result<SessionSetup> {
     let alg = Alg::from_u32(s.alg_type)?;
     let op = OpType::from_u32(s.op_type)?;
-    // A zero-filled setup means level 1, as UADK.
-    let level = Level::new(s.comp_lv.max(1))?;
+    let level = if alg == Alg::Zstd {
+        // uadk/wd_comp_ext.h: zstd's own level, negative ones included; 0 = its default.
+        Level::zstd(s.comp_lv as i32)?
+    } else {
+        // A zero-filled setup means level 1, as UADK.
+        Level::new(s.comp_lv.max(1))?
+    };
     let window = WindowSize::from_u32(s.win_sz)?;
     let mut setup = SessionSetup::new(alg, op).level(level).window(window);
     if !s.sched_param.is_null() && !foreign {

@@ -101,7 +101,7 @@ fn higher_levels_compress_better() {
 #[test]
 fn levels_are_checked_per_algorithm() {
     let zstd_only = Level::zstd(19).unwrap();
-    for alg in CPU_ALGS {
+    for alg in CPU_ALGS.into_iter().filter(|&a| a != Alg::Zstd) {
         let e = comp()
             .session(&SessionSetup::new(alg, OpType::Compress).level(zstd_only))
             .unwrap_err();
