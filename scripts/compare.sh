@@ -11,8 +11,8 @@
 # docs are left alone. OUT=DIR changes the results folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Beyond setup.sh's own list: zstd, and a TrueType font for the chart's text.
-bash scripts/setup.sh zstd fonts-dejavu-core
+# Beyond setup.sh's own list: a TrueType font for the chart's text.
+bash scripts/setup.sh fonts-dejavu-core
 
 cargo build --release -q -p uadk-tool
 
