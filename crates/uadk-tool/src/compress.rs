@@ -21,7 +21,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use uadk::{Alg, Comp, CompConfig, CtxMode, Decoder, Encoder, Level, OpType, SessionSetup};
-use uadk::{Session, WindowSize};
+use uadk::{Lz4BlockSize, Session, WindowSize};
 
 /// Buffer size of the readers and writers around the stream adapters.
 const IO_BUF: usize = 256 * 1024;
@@ -516,7 +516,13 @@ impl Job<'_> {
 
 /// Compress a stream through an [`Encoder`].
 fn encode_stream(sess: Session, input: &mut impl Read, output: &mut impl Write) -> Result<()> {
-    let mut reader = BufReader::with_capacity(IO_BUF, input);
+    // LZ4 frames: reads of a whole 4 MiB block are compressed where they land, uncopied.
+    let cap = if sess.params().alg == Alg::Lz4 {
+        Lz4BlockSize::M4.bytes()
+    } else {
+        IO_BUF
+    };
+    let mut reader = BufReader::with_capacity(cap, input);
     let writer = BufWriter::with_capacity(IO_BUF, output);
     let mut enc = Encoder::with_session(sess, writer)?;
     io::copy(&mut reader, &mut enc)?;

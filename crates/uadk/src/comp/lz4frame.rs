@@ -158,6 +158,16 @@ impl FrameWriter {
         data: &[u8],
     ) -> io::Result<usize> {
         let max = self.opts.block_size.bytes();
+        if self.pending.is_empty() && data.len() >= max {
+            // A whole block in hand: compress it where it is, without copying it.
+            let block = &data[..max];
+            if self.opts.content_checksum {
+                self.hash.write(block);
+            }
+            self.header(w)?;
+            Self::emit(&mut self.packed, self.opts.block_checksum, sess, w, block)?;
+            return Ok(max);
+        }
         if self.pending.capacity() < max {
             self.pending.reserve_exact(max - self.pending.len());
         }
@@ -177,24 +187,41 @@ impl FrameWriter {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let raw = &self.pending[..];
+        Self::emit(
+            &mut self.packed,
+            self.opts.block_checksum,
+            sess,
+            w,
+            &self.pending,
+        )?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Write one block of content `raw`, compressed into `packed` by the session.
+    fn emit(
+        packed: &mut Vec<u8>,
+        block_checksum: bool,
+        sess: &Session,
+        w: &mut impl Write,
+        raw: &[u8],
+    ) -> io::Result<()> {
         // A compressed block must be smaller than its content, or it is stored raw.
-        self.packed.resize(sess.compress_bound(raw.len()), 0);
-        let stored = match sess.process(raw, &mut self.packed) {
+        packed.resize(sess.compress_bound(raw.len()), 0);
+        let stored = match sess.process(raw, packed) {
             Ok(n) if n < raw.len() => Some(n),
             Ok(_) | Err(Error::OutputTooSmall { .. }) => None,
             Err(e) => return Err(e.into()),
         };
         let (word, body) = match stored {
-            Some(n) => (n as u32, &self.packed[..n]),
+            Some(n) => (n as u32, &packed[..n]),
             None => (raw.len() as u32 | RAW_BLOCK, raw),
         };
         w.write_all(&word.to_le_bytes())?;
         w.write_all(body)?;
-        if self.opts.block_checksum {
+        if block_checksum {
             w.write_all(&xxh32(body).to_le_bytes())?;
         }
-        self.pending.clear();
         Ok(())
     }
 
