@@ -27,7 +27,10 @@ pub(super) enum Bare {
 }
 
 fn zstd_msg(code: usize) -> Error {
-    Error::msg(format!("libzstd: {}", zstd::zstd_safe::get_error_name(code)))
+    Error::msg(format!(
+        "libzstd: {}",
+        zstd::zstd_safe::get_error_name(code)
+    ))
 }
 
 /// libzstd set up as the CPU driver sets it up for a session of this level.

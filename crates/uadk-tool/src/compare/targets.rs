@@ -141,7 +141,8 @@ pub(super) const VERSUS: [Versus; 13] = [
         min: 1.0,
     },
     Versus {
-        what: "zstd level 1 compress ≥ 0.95× the zstd library at its ratio (in-process, whole file)",
+        what:
+            "zstd level 1 compress ≥ 0.95× the zstd library at its ratio (in-process, whole file)",
         ours: ("uadk-zstd1-whole", "stack"),
         theirs: ("bare-zstd1-whole", "libzstd"),
         decompress: false,
@@ -157,7 +158,8 @@ pub(super) const VERSUS: [Versus; 13] = [
         min: 0.95,
     },
     Versus {
-        what: "zstd level 3 compress ≥ 0.95× the zstd library at its ratio (in-process, whole file)",
+        what:
+            "zstd level 3 compress ≥ 0.95× the zstd library at its ratio (in-process, whole file)",
         ours: ("uadk-zstd3-whole", "stack"),
         theirs: ("bare-zstd3-whole", "libzstd"),
         decompress: false,

@@ -458,7 +458,10 @@ impl FrameReader {
             return Ok(State::Legacy);
         }
         if magic != LZ4F_MAGIC {
-            return Err(corrupt(format!("not an LZ4 frame (magic {magic:#010x})")));
+            return Err(corrupt(format!(
+                "not an LZ4 frame (magic {magic:#010x}); a raw LZ4 block (UADK's WD_LZ4) \
+                 is read by a block request"
+            )));
         }
         let mut d = [0u8; 2];
         read_exact(r, &mut d)?;
