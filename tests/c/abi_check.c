@@ -32,6 +32,15 @@ int main(void)
 	OFF("wd_comp_req", struct wd_comp_req, last);
 	OFF("wd_comp_req", struct wd_comp_req, status);
 	OFF("wd_comp_req", struct wd_comp_req, priv);
+	SIZE("wd_lz77_zstd_data", struct wd_lz77_zstd_data);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, literals_start);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, sequences_start);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, lit_num);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, seq_num);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, lit_length_overflow_cnt);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, lit_length_overflow_pos);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, freq);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, blk_type);
 	SIZE("wd_comp_sess_setup", struct wd_comp_sess_setup);
 	OFF("wd_comp_sess_setup", struct wd_comp_sess_setup, alg_type);
 	OFF("wd_comp_sess_setup", struct wd_comp_sess_setup, comp_lv);

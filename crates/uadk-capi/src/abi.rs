@@ -82,6 +82,19 @@ pub struct wd_datalist {
     pub next: *mut wd_datalist,
 }
 
+/// `struct wd_lz77_zstd_data`: where an lz77 request's output lies (`req->priv`).
+#[repr(C)]
+pub struct wd_lz77_zstd_data {
+    pub literals_start: *mut c_void,
+    pub sequences_start: *mut c_void,
+    pub lit_num: u32,
+    pub seq_num: u32,
+    pub lit_length_overflow_cnt: u32,
+    pub lit_length_overflow_pos: u32,
+    pub freq: *mut c_void,
+    pub blk_type: u32,
+}
+
 /// `wd_alg_comp_cb_t`.
 pub type wd_alg_comp_cb_t =
     unsafe extern "C" fn(req: *mut wd_comp_req, cb_param: *mut c_void) -> *mut c_void;
@@ -296,6 +309,19 @@ macro_rules! layout {
 pub fn facts() -> Vec<(String, i64)> {
     let mut v = Vec::new();
     layout!(v, wd_comp_req { src, src_len, dst, dst_len, cb, cb_param, op_type, data_fmt, last, status, priv_ = "priv" });
+    layout!(
+        v,
+        wd_lz77_zstd_data {
+            literals_start,
+            sequences_start,
+            lit_num,
+            seq_num,
+            lit_length_overflow_cnt,
+            lit_length_overflow_pos,
+            freq,
+            blk_type
+        }
+    );
     layout!(
         v,
         wd_comp_sess_setup {

@@ -556,6 +556,12 @@ fn block_entry(h_sess: handle_t, req: *mut wd_comp_req, sync2: bool) -> c_int {
             if let Err(rc) = check_req(s, req, false) {
                 return rc;
             }
+            if crate::lz77::is_lz77(s) {
+                return match sync2 {
+                    true => crate::lz77::sync2(s, req),
+                    false => crate::lz77::sync(s, req),
+                };
+            }
             if sync2 && req.data_fmt != WD_FLAT_BUF {
                 return EINVAL;
             }
@@ -595,6 +601,9 @@ pub extern "C" fn wd_do_comp_strm(h_sess: handle_t, req: *mut wd_comp_req) -> c_
         with_sess(h_sess, |s, cs| {
             if let Err(rc) = check_req(s, req, true) {
                 return rc;
+            }
+            if crate::lz77::is_lz77(s) {
+                return crate::lz77::strm(s, req);
             }
             if req.data_fmt != WD_FLAT_BUF || (req.src.is_null() && req.src_len > 0) {
                 return EINVAL;
@@ -725,8 +734,13 @@ pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c
             if let Err(rc) = check_req(s, r, false) {
                 return rc;
             }
-            let Some(cb) = r.cb else { return EINVAL };
             let bounce = cs.cpu_engine.load(Ordering::Relaxed);
+            if crate::lz77::is_lz77(s) {
+                let instance = INSTANCE.load(Ordering::Acquire);
+                let live = Box::new(move || INSTANCE.load(Ordering::Acquire) == instance);
+                return crate::lz77::submit(s, r, bounce, live);
+            }
+            let Some(cb) = r.cb else { return EINVAL };
             let Some((src, dst, out_segs)) = async_bufs(r, bounce) else {
                 return EINVAL; // a datalist shorter than the lengths claimed
             };

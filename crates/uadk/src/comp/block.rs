@@ -137,6 +137,7 @@ impl Session {
 pub fn compress_bound(alg: Alg, n: usize) -> usize {
     match alg {
         Alg::Lz4 => lz4_flex::block::get_maximum_output_size(n),
+        Alg::Lz77Zstd | Alg::Lz77Only => super::lz77::lz77_bound(alg, n),
         // ZSTD_COMPRESSBOUND: frame header and checksum included.
         Alg::Zstd => zstd::zstd_safe::compress_bound(n),
         // zlib's bound for windows under 32 KiB: stored blocks cannot span more than the

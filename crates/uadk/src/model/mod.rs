@@ -348,7 +348,7 @@ pub fn install(groups: &[DeviceGroup]) -> Result<Arc<Model>> {
             let sysfs = root.join("sys/class/uacce").join(&name);
             std::fs::create_dir_all(sysfs.join("device")).map_err(io)?;
             let algs = if g.hw_ver >= 3 {
-                "zlib\ngzip\ndeflate\nlz4\n"
+                "zlib\ngzip\ndeflate\nlz77_zstd\nlz4\nlz77_only\n"
             } else {
                 "zlib\ngzip\ndeflate\n"
             };

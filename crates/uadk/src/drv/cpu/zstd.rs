@@ -210,6 +210,7 @@ impl ZstdStream {
                     consumed: inb.pos(),
                     produced: outb.pos(),
                     end: last && left == 0 && inb.pos() == input.len(),
+                    lz77: None,
                 })
             }
             ZstdStream::Decomp {
@@ -240,6 +241,7 @@ impl ZstdStream {
                     consumed: inb.pos(),
                     produced: outb.pos(),
                     end: last && !*mid_frame && *frames > 0 && inb.pos() == input.len(),
+                    lz77: None,
                 };
                 let starved = o.consumed == input.len() && o.produced < cap;
                 if last && !o.end && starved && (*mid_frame || *frames == 0) {
