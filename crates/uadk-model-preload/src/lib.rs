@@ -26,7 +26,8 @@
 //! modelled devices as kernel devices, through this library, instead.
 //!
 //! `UADK_ZIP_MODEL_REPORT=FILE` appends one line per device at exit:
-//! `hisi_zip-0 executed=N rejected=N injected=N` (`-` for stderr).
+//! `hisi_zip-0 executed=N injected=N`, and `preload polls=N stores=N` (`poll` calls on
+//! queues, MMIO stores trapped); `-` for stderr.
 
 pub mod trap;
 pub mod x86;
@@ -52,6 +53,10 @@ struct State {
 }
 
 static STATE: OnceLock<Option<State>> = OnceLock::new();
+/// `poll` calls that waited on a queue.
+static POLLS: AtomicU64 = AtomicU64::new(0);
+/// Stores into MMIO regions, trapped and handed to the model.
+static STORES: AtomicU64 = AtomicU64::new(0);
 
 fn state() -> Option<&'static State> {
     STATE.get_or_init(init_state).as_ref()
@@ -99,6 +104,11 @@ extern "C" fn at_exit() {
                 d.stats.injected.load(Ordering::Relaxed),
             ));
         }
+        text.push_str(&format!(
+            "preload polls={} stores={}\n",
+            POLLS.load(Ordering::Relaxed),
+            STORES.load(Ordering::Relaxed)
+        ));
         if dest == "-" {
             eprint!("{text}");
         } else {
@@ -830,6 +840,7 @@ fn map_queue(q: Arc<QueueFd>, len: usize, flags: c_int, off: libc::off_t) -> *mu
 /// A trapped store into a queue's MMIO: write it into the model's MMIO, and latch a
 /// doorbell when it is one.
 fn mmio_store(q: &QueueFd, model_len: usize, off: usize, v: u64, n: u8) {
+    STORES.fetch_add(1, Ordering::Relaxed);
     if off + n as usize > model_len {
         return;
     }
@@ -944,6 +955,7 @@ pub unsafe extern "C" fn poll(fds: *mut libc::pollfd, nfds: libc::nfds_t, timeou
         // SAFETY: the C contract.
         return unsafe { f(fds, nfds, timeout) };
     }
+    POLLS.fetch_add(1, Ordering::Relaxed);
     let deadline = (timeout >= 0).then(|| Instant::now() + Duration::from_millis(timeout as u64));
     let only_one = nfds == 1;
     loop {
