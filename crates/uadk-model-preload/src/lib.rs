@@ -26,7 +26,8 @@
 //! modelled devices as kernel devices, through this library, instead.
 //!
 //! `UADK_ZIP_MODEL_REPORT=FILE` appends one line per device at exit:
-//! `hisi_zip-0 executed=N injected=N`, and `preload polls=N stores=N` (`poll` calls on
+//! `hisi_zip-0 executed=N rejected=N injected=N` (requests run, model errors, faults
+//! injected), and `preload polls=N stores=N` (`poll` calls on
 //! queues, MMIO stores trapped); `-` for stderr.
 
 pub mod trap;
@@ -98,9 +99,10 @@ extern "C" fn at_exit() {
         let mut text = String::new();
         for d in s.model.devices() {
             text.push_str(&format!(
-                "{} executed={} injected={}\n",
+                "{} executed={} rejected={} injected={}\n",
                 d.name(),
                 d.stats.executed.load(Ordering::Relaxed),
+                d.stats.rejected.load(Ordering::Relaxed),
                 d.stats.injected.load(Ordering::Relaxed),
             ));
         }
@@ -713,8 +715,8 @@ pub unsafe extern "C" fn ioctl(fd: c_int, cmd: u64, arg: *mut c_void) -> c_int {
     let known = [
         uacce::UACCE_CMD_START_Q,
         uacce::UACCE_CMD_PUT_Q,
-        uadk::drv::hisi::qm::UACCE_CMD_QM_SET_QP_CTX,
-        uadk::drv::hisi::qm::UACCE_CMD_QM_SET_QP_INFO,
+        uadk::hw::zip::UACCE_CMD_QM_SET_QP_CTX,
+        uadk::hw::zip::UACCE_CMD_QM_SET_QP_INFO,
     ];
     if !known.contains(&cmd) {
         set_errno(libc::ENOTTY);
@@ -857,7 +859,7 @@ fn mmio_store(q: &QueueFd, model_len: usize, off: usize, v: u64, n: u8) {
     }
     std::sync::atomic::fence(Ordering::SeqCst);
     let ver = q.dev.hisi_qm_version().unwrap_or(3);
-    if off == uadk::drv::hisi::fmt::doorbell_offset(ver) && n == 8 {
+    if off == uadk::hw::zip::doorbell_offset(ver) && n == 8 {
         q.queue.doorbell_rung();
     }
 }

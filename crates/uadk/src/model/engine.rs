@@ -115,8 +115,9 @@ impl Outcome {
         }
     }
 
-    /// Compression consumed all its input; `last` when the stream is finished.
-    fn compressed(consumed: usize, produced: usize, last: bool) -> Outcome {
+    /// A request consumed `consumed` bytes and succeeded; `last` when its stream is
+    /// finished (compression finished, or a block request decompressed to the end).
+    fn done(consumed: usize, produced: usize, last: bool) -> Outcome {
         Outcome {
             consumed: consumed as u32,
             produced: produced as u32,
@@ -175,7 +176,10 @@ impl Check {
             hw_alg::ZLIB if new => Check::Adler(adler2::Adler32::new()),
             hw_alg::ZLIB => Check::Adler(adler2::Adler32::from_checksum(sum)),
             hw_alg::GZIP if new => Check::Crc(crc32fast::Hasher::new(), 0),
-            hw_alg::GZIP => Check::Crc(crc32fast::Hasher::new_with_initial(sum), isize),
+            hw_alg::GZIP => Check::Crc(
+                crc32fast::Hasher::new_with_initial(fmt::gzip_word_to_crc(sum)),
+                isize,
+            ),
             _ => Check::None,
         }
     }
@@ -195,7 +199,7 @@ impl Check {
     fn words(&self) -> (u32, u32) {
         match self {
             Check::Adler(a) => (0, a.checksum()),
-            Check::Crc(c, n) => (*n, c.clone().finalize()),
+            Check::Crc(c, n) => (*n, fmt::gzip_crc_to_word(c.clone().finalize())),
             Check::None => (0, 0),
         }
     }
@@ -322,12 +326,15 @@ impl Engine {
         }
     }
 
-    /// Execute one SQE in place.
+    /// Execute one SQE in place (one that [`check`](super::check) accepted). Returns a
+    /// model error when the SQE could not be executed for a reason of the driver's making
+    /// (an SGL chain too short for the output, a stream the engine never started); the
+    /// SQE then carries [`status::BAD_SQE`].
     ///
     /// # Safety
     /// The SQE's addresses must be valid as the SVA contract says: input readable, output
     /// writable, for the lengths the SQE gives, until the CQE is posted.
-    pub unsafe fn execute(&mut self, sqe: &mut ZipSqe, qc_type: u16) {
+    pub unsafe fn execute(&mut self, sqe: &mut ZipSqe, qc_type: u16) -> Option<String> {
         let in_len = sqe.w[dw::INPUT_DATA_LENGTH] as usize;
         let out_len = sqe.w[dw::DEST_AVAIL_OUT] as usize;
         let (src_skip, dst_skip) = sqe.sgl_skip();
@@ -337,12 +344,14 @@ impl Engine {
         let mut check = Check::start(alg, new || !sqe.stateful(), sqe);
         let mut input = std::mem::take(&mut self.input);
         let mut output = std::mem::take(&mut self.output);
+        let mut note = None;
         // SAFETY: the caller's contract.
         let outcome = if in_len > fmt::HZ_MAX_SIZE
             || out_len > fmt::HZ_MAX_SIZE
             || !unsafe { gather(sqe.src(), in_len, sgl, src_skip as usize, &mut input) }
         {
-            Outcome::fail(status::ENGINE_FAULT)
+            note = Some("the input does not fit its buffers".to_string());
+            Outcome::fail(status::BAD_SQE)
         } else {
             output.clear();
             let flush = sqe.flush();
@@ -364,20 +373,30 @@ impl Engine {
                     match lz4_flex::block::compress_into(&input, &mut output) {
                         Ok(n) => {
                             output.truncate(n);
-                            Outcome::compressed(input.len(), n, true)
+                            Outcome::done(input.len(), n, true)
                         }
                         Err(_) => Outcome::fail(status::ENGINE_FAULT),
                     }
                 }
-                _ => Outcome::fail(status::ENGINE_FAULT),
+                _ => {
+                    note = Some(format!("request type {alg:#x} on queue type {qc_type}"));
+                    Outcome::fail(status::BAD_SQE)
+                }
             }
         };
         let mut outcome = outcome;
+        if outcome.status == status::BAD_SQE && note.is_none() {
+            note = Some("a stream continued that the engine never started".to_string());
+        }
         if outcome.status == status::OK || outcome.status == status::DECOMP_END {
             if output.len() > out_len {
                 outcome = Outcome::fail(status::DSTLEN_OUT);
             } else if !unsafe { scatter(sqe.dst(), &output, sgl, dst_skip as usize) } {
-                outcome = Outcome::fail(status::ENGINE_FAULT);
+                note = Some(format!(
+                    "{} bytes of output do not fit the destination SGL chain",
+                    output.len()
+                ));
+                outcome = Outcome::fail(status::BAD_SQE);
             } else {
                 outcome.produced = output.len() as u32;
             }
@@ -396,6 +415,7 @@ impl Engine {
         sqe.w[dw::CHECKSUM] = sum;
         self.input = input;
         self.output = output;
+        note
     }
 
     fn deflate_block(
@@ -426,7 +446,7 @@ impl Engine {
         }
         output.extend_from_slice(&check.trailer());
         let _ = alg;
-        Outcome::compressed(input.len(), output.len(), true)
+        Outcome::done(input.len(), output.len(), true)
     }
 
     fn inflate_block(
@@ -458,7 +478,14 @@ impl Engine {
                 if rest[..tl] != check.trailer()[..] {
                     return Outcome::fail(status::CRC_ERR);
                 }
-                Outcome::ended(consumed + tl, output.len())
+                // A block request reports plain success: the kernel's hisi_zip acomp
+                // driver takes only 0 (and 0x0d) from stateless requests, and UADK turns
+                // 0x13 into WD_STREAM_END, which its block callers count as a failure.
+                Outcome::done(consumed + tl, output.len(), true)
+            }
+            Ok(_) if output.len() >= out_len => {
+                // A block request cannot be resumed: no room is an error, as compression's.
+                Outcome::fail(status::DSTLEN_OUT)
             }
             Ok(_) => {
                 check.update(output);
@@ -502,7 +529,7 @@ fn deflate_stream(
         }
         let Some(StreamEngine::Comp { c, .. }) = m.get_mut(addr) else {
             // A continuation of a stream this engine never started.
-            return Outcome::fail(status::ENGINE_FAULT);
+            return Outcome::fail(status::BAD_SQE);
         };
         check.update(input);
         let start_in = c.total_in();
@@ -537,7 +564,7 @@ fn deflate_stream(
             output.extend_from_slice(&check.trailer());
         }
         let _ = alg;
-        Outcome::compressed(input.len(), output.len(), finished)
+        Outcome::done(input.len(), output.len(), finished)
     })
 }
 
@@ -588,7 +615,7 @@ fn inflate_stream(
             ended,
         }) = m.get_mut(addr)
         else {
-            return Outcome::fail(status::ENGINE_FAULT);
+            return Outcome::fail(status::BAD_SQE);
         };
         if *ended {
             return Outcome::ended(0, 0);
