@@ -9,7 +9,7 @@ use libc::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use uadk::sched::{SchedKey, Scheduler};
-use uadk::{Comp, CompConfig, CtxMode, CtxSpec, OpType, SchedPolicy};
+use uadk::{Comp, CompConfig, CtxMode, CtxSpec, OpType, SchedPolicy, TaskType};
 
 type SchedInitFn = unsafe extern "C" fn(usize, *mut c_void) -> usize;
 type PickFn = unsafe extern "C" fn(usize, *mut c_void, c_int) -> u32;
@@ -98,9 +98,19 @@ struct Key {
 
 static RR_NAME: &[u8] = b"RR\0";
 
-/// Whether a `struct wd_sched` is one of ours: its name points at our static string.
+/// The state of every live scheduler from `wd_sched_rr_alloc`.
+static LIVE: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+/// Whether a `struct wd_sched` is one of ours: its `h_sched_ctx` is the state of a live one
+/// of ours. Not its name: callers rename it (UADK's uadk_tool benchmark sets `name` to
+/// "SCHED_SINGLE" between `wd_sched_rr_alloc` and `wd_sched_rr_instance`,
+/// zip_uadk_benchmark.c), and UADK's scheduler never looks at the name.
 fn is_ours(s: &wd_sched) -> bool {
-    std::ptr::eq(s.name, RR_NAME.as_ptr() as *const c_char) && s.h_sched_ctx != 0
+    s.h_sched_ctx != 0
+        && LIVE
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&s.h_sched_ctx)
 }
 
 fn rr<'a>(h: usize) -> Option<&'a RrSched> {
@@ -198,6 +208,9 @@ pub extern "C" fn wd_sched_rr_alloc(
             poll: func,
             regions: Mutex::new(Vec::new()),
         }));
+        LIVE.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(state as usize);
         Box::into_raw(Box::new(wd_sched {
             name: RR_NAME.as_ptr() as *const c_char,
             sched_policy: sched_type as c_int,
@@ -254,6 +267,9 @@ pub extern "C" fn wd_sched_rr_release(sched: *mut wd_sched) {
         // SAFETY: a wd_sched from wd_sched_rr_alloc, released once.
         let sch = unsafe { Box::from_raw(sched) };
         if is_ours(&sch) {
+            LIVE.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|&h| h != sch.h_sched_ctx);
             // SAFETY: our state, allocated with the wd_sched.
             drop(unsafe { Box::from_raw(sch.h_sched_ctx as *mut RrSched) });
         }
@@ -286,10 +302,12 @@ pub extern "C" fn wd_comp_init(config: *mut wd_ctx_config, sched: *mut wd_sched)
         // SAFETY: ctx_num entries, by the API's contract.
         let ctxs = unsafe { std::slice::from_raw_parts(cfg.ctxs, cfg.ctx_num as usize) };
         let mut list = Vec::with_capacity(ctxs.len());
+        let mut any_hw = false;
         for c in ctxs {
             let Some(h) = ctx_ref(c.ctx as handle_t) else {
                 return EINVAL;
             };
+            any_hw |= h.is_hw();
             let Ok(op) = OpType::from_u32(c.op_type as u32) else {
                 return EINVAL;
             };
@@ -316,6 +334,11 @@ pub extern "C" fn wd_comp_init(config: *mut wd_ctx_config, sched: *mut wd_sched)
             },
         }
         c.ctx_list = Some(list);
+        if any_hw {
+            // Queues of hardware devices: their driver serves the requests, as UADK's
+            // wd_comp_init binds the hisi_zip driver (wd_request_drv(alg, false)).
+            c = c.task_type(TaskType::Hw);
+        }
         install_with(foreign, || Comp::new(c))
     })
 }

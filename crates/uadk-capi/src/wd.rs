@@ -494,6 +494,11 @@ impl CtxHandle {
     pub fn node(&self) -> u32 {
         self.node.load(Ordering::Relaxed)
     }
+
+    /// True for a queue of a UACCE device (not a CPU pseudo-device's context).
+    pub fn is_hw(&self) -> bool {
+        self.hw.read().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
 }
 
 static FREE_CTX: Mutex<Vec<usize>> = Mutex::new(Vec::new());

@@ -21,9 +21,9 @@
 //!   traps and is handed to the model ([`trap`]).
 //!
 //! Every other path, descriptor and mapping passes through to the C library untouched.
-//! The variables are removed from the environment once read, so that a library of this
-//! project in the same process (which would install its own model from them) uses the
-//! modelled devices as kernel devices, through this library, instead.
+//! A library of this project in the same process (which would install its own model from
+//! the same variables) sees [`uadk_model_preload_active`] and uses these devices as
+//! kernel devices instead, through its own kernel path.
 //!
 //! `UADK_ZIP_MODEL_REPORT=FILE` appends one line per device at exit:
 //! `hisi_zip-0 executed=N rejected=N injected=N` (requests run, model errors, faults
@@ -69,7 +69,10 @@ fn init_state() -> Option<State> {
         return None;
     }
     let report = std::env::var(REPORT_ENV).ok().filter(|s| !s.is_empty());
-    let m = match model::install_from_env() {
+    INSTALLING.with(|f| f.set(true));
+    let installed = model::install_from_env();
+    INSTALLING.with(|f| f.set(false));
+    let m = match installed {
         Ok(Some(m)) => m,
         Ok(None) => return None,
         Err(e) => {
@@ -125,6 +128,26 @@ extern "C" fn at_exit() {
         }
     }
     let _ = std::fs::remove_dir_all(&s.root);
+}
+
+/// Nonzero once this library serves modelled devices: libraries of this project in the
+/// same process then reach them as kernel devices instead of installing a model of their
+/// own ([`uadk::model::preload_active`]).
+///
+/// It may be asked before this library's constructor ran (libraries' constructors run
+/// before a preloaded one's): it sets the model up then. While this library installs its
+/// own model (whose code asks the same question), it answers 0 on that thread.
+#[no_mangle]
+pub extern "C" fn uadk_model_preload_active() -> c_int {
+    if INSTALLING.with(|f| f.get()) {
+        return 0;
+    }
+    state().is_some() as c_int
+}
+
+thread_local! {
+    /// This thread is installing the model.
+    static INSTALLING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 #[used]

@@ -312,10 +312,34 @@ pub fn installed() -> Option<Arc<Model>> {
     MODEL.get().cloned()
 }
 
+/// Name of the function the preload library (`crates/uadk-model-preload`) exports: it
+/// answers nonzero once it serves modelled devices at the kernel's paths.
+pub const PRELOAD_SYMBOL: &str = "uadk_model_preload_active";
+
+/// True when the preload library serves the model in this process: `/sys/class/uacce`
+/// and `/dev/hisi_zip-N` are then its devices, reached as kernel devices.
+pub fn preload_active() -> bool {
+    let Ok(name) = std::ffi::CString::new(PRELOAD_SYMBOL) else {
+        return false;
+    };
+    // SAFETY: dlsym with a NUL-terminated name; RTLD_DEFAULT searches the process.
+    let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    if f.is_null() {
+        return false;
+    }
+    // SAFETY: the preload library defines this symbol as `extern "C" fn() -> c_int`.
+    let f: extern "C" fn() -> libc::c_int = unsafe { std::mem::transmute(f) };
+    f() != 0
+}
+
 /// Install the model from [`MODEL_ENV`] if it is set and no model is installed yet.
+/// Under the preload library nothing is installed: its devices are the kernel's paths.
 pub fn install_from_env() -> Result<Option<Arc<Model>>> {
     if let Some(m) = installed() {
         return Ok(Some(m));
+    }
+    if preload_active() {
+        return Ok(None);
     }
     let m = match std::env::var(MODEL_ENV) {
         Ok(s) if !s.trim().is_empty() => install(&parse_spec(&s)?)?,

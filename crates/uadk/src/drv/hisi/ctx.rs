@@ -248,7 +248,6 @@ impl DriverCtx for HisiCtx {
             let mut dst = job.dst.dst();
             if is_empty_compression(&params, &src) {
                 let res = empty_stream(&params, &mut dst);
-                drop((src, dst));
                 self.spare.push(bufs);
                 self.done.push_back((job, res));
                 self.notify.signal();

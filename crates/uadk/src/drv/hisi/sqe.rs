@@ -205,7 +205,7 @@ pub(super) fn empty_stream(params: &ReqParams, dst: &mut Dst<'_, '_>) -> Result<
 
 /// True when a block request is done in software, without the engine.
 pub(super) fn is_empty_compression(params: &ReqParams, src: &Src<'_>) -> bool {
-    params.op == OpType::Compress && params.alg != Alg::Lz4 && src.len() == 0
+    params.op == OpType::Compress && params.alg != Alg::Lz4 && src.is_empty()
 }
 
 /// Build the SQE of a block request: the header is written (compression) or parsed
