@@ -4,9 +4,13 @@
  * library answers: its return codes and request statuses, tallied.
  *
  *   probe ALG comp|decomp sync|async COUNT IN [OUT]
+ *   probe ALG comp stream CHUNK IN OUT
  *
  * Runs COUNT block requests of ALG (zlib, gzip, deflate, lz4) over the whole of IN (at
  * most 4 MiB) through wd_comp_init2(TASK_HW), then writes the last good output to OUT.
+ * The stream form compresses IN with wd_do_comp_strm in CHUNK-byte calls, none of them
+ * last, then ends the stream with an empty last call (which UADK finishes in software
+ * from the checksum the device reported) and writes the stream to OUT.
  * Prints one line per distinct (ret, status) pair and a summary line
  *   probe: N ok, M failed
  * and exits 0 only when every request succeeded with status 0.
@@ -104,6 +108,10 @@ int main(int argc, char **argv)
 	alg = alg_of(argv[1]);
 	decomp = !strcmp(argv[2], "decomp");
 	async = !strcmp(argv[3], "async");
+	if (!strcmp(argv[3], "stream") && decomp) {
+		fprintf(stderr, "probe: streams compress only\n");
+		return 2;
+	}
 	n = (unsigned int)strtoul(argv[4], NULL, 10);
 	if (alg < 0 || !n) {
 		fprintf(stderr, "probe: bad algorithm or count\n");
@@ -140,6 +148,36 @@ int main(int argc, char **argv)
 		printf("probe: wd_comp_alloc_sess failed\n");
 		wd_comp_uninit2();
 		return 1;
+	}
+
+	if (!strcmp(argv[3], "stream")) {
+		unsigned int at = 0, out = 0, chunk = n;
+
+		while (!failed) {
+			unsigned int len = src_len - at < chunk ? src_len - at : chunk;
+
+			memset(&req, 0, sizeof(req));
+			req.src = src + at;
+			req.src_len = len;
+			req.dst = dst + out;
+			req.dst_len = dst_cap - out;
+			req.op_type = WD_DIR_COMPRESS;
+			req.data_fmt = WD_FLAT_BUF;
+			req.last = !len;
+			ret = wd_do_comp_strm(sess, &req);
+			count(ret, ret ? 0 : req.status);
+			if (ret || req.status) {
+				failed++;
+				break;
+			}
+			ok++;
+			at += req.src_len;
+			out += req.dst_len;
+			if (!len)
+				break;
+		}
+		last_len = out;
+		n = 0;
 	}
 
 	for (i = 0; i < n; i++) {

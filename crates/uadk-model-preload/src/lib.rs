@@ -39,7 +39,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 use uadk::model::{self, Model};
-use uadk::uacce::{self, Qfrt, Queue, Region, UacceDevice};
+use uadk::uacce::{self, Qfrt, Queue, UacceDevice};
 
 /// Where UADK looks for devices.
 pub const CLASS_DIR: &str = "/sys/class/uacce";
@@ -594,14 +594,7 @@ pub unsafe extern "C" fn __realpath_chk(
 struct QueueFd {
     queue: Queue,
     dev: UacceDevice,
-    /// The model's own MMIO region, which trapped stores are written into.
-    mmio: Region,
 }
-
-// SAFETY: `Region` is plain memory owned by the model's queue; the queue itself is Sync.
-unsafe impl Sync for QueueFd {}
-// SAFETY: as above.
-unsafe impl Send for QueueFd {}
 
 static QUEUES: Mutex<Option<HashMap<c_int, Arc<QueueFd>>>> = Mutex::new(None);
 /// One bit per descriptor below 65536 that is a queue: the fast test of the hot paths.
@@ -653,13 +646,6 @@ fn open_queue(name: &str, flags: c_int, _mode: libc::mode_t) -> c_int {
             return -1;
         }
     };
-    let mmio = match queue.mmap(Qfrt::Mmio) {
-        Ok(r) => r,
-        Err(_) => {
-            set_errno(libc::ENOMEM);
-            return -1;
-        }
-    };
     let mut efd_flags = libc::EFD_NONBLOCK;
     if flags & libc::O_CLOEXEC != 0 {
         efd_flags |= libc::EFD_CLOEXEC;
@@ -678,7 +664,7 @@ fn open_queue(name: &str, flags: c_int, _mode: libc::mode_t) -> c_int {
         set_errno(libc::EMFILE);
         return -1;
     }
-    let q = Arc::new(QueueFd { queue, dev, mmio });
+    let q = Arc::new(QueueFd { queue, dev });
     QUEUES
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -840,11 +826,10 @@ fn map_queue(q: Arc<QueueFd>, len: usize, flags: c_int, off: libc::off_t) -> *mu
                 return p;
             }
             let qq = q.clone();
-            let model_len = q.mmio.len;
             trap::add(
                 p as usize,
                 len,
-                Arc::new(move |off, v, n| mmio_store(&qq, model_len, off, v, n)),
+                Arc::new(move |off, v, n| mmio_store(&qq, off, v, n)),
             );
             (p as usize, true)
         }
@@ -862,28 +847,13 @@ fn map_queue(q: Arc<QueueFd>, len: usize, flags: c_int, off: libc::off_t) -> *mu
     base as *mut c_void
 }
 
-/// A trapped store into a queue's MMIO: write it into the model's MMIO, and latch a
-/// doorbell when it is one.
-fn mmio_store(q: &QueueFd, model_len: usize, off: usize, v: u64, n: u8) {
+/// A trapped store into a queue's MMIO: handed to the model with its value, as the bus
+/// delivers each write (two threads' doorbells into the same word stay two).
+fn mmio_store(q: &QueueFd, off: usize, v: u64, n: u8) {
     STORES.fetch_add(1, Ordering::Relaxed);
-    if off + n as usize > model_len {
-        return;
-    }
-    // SAFETY: inside the model's MMIO region (checked above); the bus writes each
-    // store at once, as here.
-    unsafe {
-        let p = q.mmio.ptr.add(off);
-        match n {
-            1 => p.write_volatile(v as u8),
-            2 => (p as *mut u16).write_unaligned(v as u16),
-            4 => (p as *mut u32).write_unaligned(v as u32),
-            _ => (p as *mut u64).write_unaligned(v),
-        }
-    }
     std::sync::atomic::fence(Ordering::SeqCst);
-    let ver = q.dev.hisi_qm_version().unwrap_or(3);
-    if off == uadk::hw::zip::doorbell_offset(ver) && n == 8 {
-        q.queue.doorbell_rung();
+    if !q.queue.mmio_store(off, v, n) {
+        eprintln!("uadk-model-preload: the queue takes no MMIO stores");
     }
 }
 

@@ -797,11 +797,49 @@ impl QueueOps for ModelQueue {
     }
 
     fn doorbell_rung(&self) {
-        let sh = &self.shared;
-        let off = fmt::doorbell_offset(sh.dev.hw_ver);
+        let off = fmt::doorbell_offset(self.shared.dev.hw_ver);
         // SAFETY: the doorbell word inside the MMIO region, just written by the driver
         // on this thread; the bus latches it here, as hardware latches each write.
-        let word = unsafe { (sh.mmio.ptr.add(off) as *const u64).read_volatile() };
+        let word = unsafe { (self.shared.mmio.ptr.add(off) as *const u64).read_volatile() };
+        self.doorbell(word);
+    }
+
+    fn mmio_store(&self, offset: usize, value: u64, size: u8) -> bool {
+        let sh = &self.shared;
+        let len = sh.mmio.layout.size();
+        if offset + size as usize > len || ![1, 2, 4, 8].contains(&size) {
+            sh.dev.model_error(&format!(
+                "queue {}: MMIO store of {size} bytes at {offset:#x}",
+                sh.sqn
+            ));
+            return true;
+        }
+        // SAFETY: inside the MMIO region (checked above).
+        unsafe {
+            let p = sh.mmio.ptr.add(offset);
+            match size {
+                1 => p.write_volatile(value as u8),
+                2 => (p as *mut u16).write_unaligned(value as u16),
+                4 => (p as *mut u32).write_unaligned(value as u32),
+                _ => (p as *mut u64).write_unaligned(value),
+            }
+        }
+        if offset == fmt::doorbell_offset(sh.dev.hw_ver) && size == 8 {
+            self.doorbell(value);
+        } else {
+            sh.dev.model_error(&format!(
+                "queue {}: MMIO store of {size} bytes at {offset:#x} (only the doorbell is written)",
+                sh.sqn
+            ));
+        }
+        true
+    }
+}
+
+impl ModelQueue {
+    /// One doorbell write, as the bus delivers it.
+    fn doorbell(&self, word: u64) {
+        let sh = &self.shared;
         let (sqn, cmd, index, prio) = fmt::decode_doorbell(sh.dev.hw_ver, word);
         let want_sqn = if sh.dev.hw_ver == 1 {
             sh.sqn
