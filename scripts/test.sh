@@ -13,3 +13,7 @@ PROPTEST_CASES="${PROPTEST_CASES:-32}" cargo test --workspace
 # them, then once more under AddressSanitizer.
 make check-c
 ASAN=1 bash tests/c/run.sh target/c-prefix
+# Real UADK v2.10, built from ../shared/uadk, runs its own programs and driver on the
+# strict device model; then UADK's sample and our probe over target/c-prefix on the same
+# model (about 2 minutes on 2 cores; skips when ../shared/uadk is absent).
+bash tests/reference/run.sh
