@@ -26,8 +26,12 @@ else
 	trap 'rm -rf "$scratch"' EXIT
 fi
 export REF_SCRATCH=$scratch
-# The reference build (and its checks) first: UADK's prefix, its uadk_tool, the preload.
-bash "$here/run.sh" > "$scratch/run.log" 2>&1 || { tail -5 "$scratch/run.log"; exit 1; }
+# The reference build (and its checks) first, unless REF_SCRATCH holds one: UADK's prefix,
+# its uadk_tool, the preload.
+if [ ! -x "$scratch/uadk_tool" ] || [ ! -x "$scratch/uadk-real/bin/uadk_comp" ]; then
+	bash "$here/run.sh" > "$scratch/run.log" 2>&1 || { tail -5 "$scratch/run.log"; exit 1; }
+fi
+(cd "$root" && cargo build --release -q -p uadk-model-preload)
 real_prefix="$scratch/uadk-real"
 src="$scratch/uadk-2.10"
 preload="$root/target/release/libuadk_model_preload.so"
@@ -48,14 +52,16 @@ gcc -DHAVE_CONFIG_H -DUSE_ZLIB -I"$t" -I"$src" -I"$src/include" -I"$t/benchmark/
 	-lnuma -lm -lz
 tool_real="$scratch/uadk_tool"
 
-# bench STACK ARGS: one benchmark run on the model; prints "Kops CPU%"
+# bench STACK ARGS: one benchmark run on the model; prints "requests/s CPU%" (the rate
+# from the KiB/s column: the Kops column has one decimal)
 bench() {
 	local stack=$1 tool lib
 	shift
 	if [ "$stack" = real ]; then tool=$tool_real lib=$real_prefix/lib; else tool=$tool_ours lib=$ours/lib; fi
 	(cd "$scratch/sbs-$stack" && UADK_ZIP_MODEL=1@0 LD_PRELOAD="$preload" \
 		LD_LIBRARY_PATH="$lib" timeout 120 "$tool" benchmark --mode sva --seconds "$secs" \
-		--thread 1 --multi 1 --ctxnum 1 "$@" 2>&1) | awk '/Bytes/ { gsub(/Kops/, "", $4); gsub(/%/, "", $5); r = $4 " " $5 } END { print r }'
+		--thread 1 --multi 1 --ctxnum 1 "$@" 2>&1) | awk -v size="$size" '/Bytes/ {
+			gsub(/KiB\/s/, "", $3); gsub(/%/, "", $5); r = ($3 * 1024 / size) " " $5 } END { print r }'
 }
 
 mkdir -p "$scratch/sbs-real" "$scratch/sbs-ours"
@@ -68,10 +74,11 @@ for op in 0 1; do
 			read -r ok oc <<< "$(bench ours --alg zlib --opt $op --$mode --pktlen $size)"
 			awk -v op=$op -v size=$size -v mode=$mode -v rk="$rk" -v rc="$rc" -v ok="$ok" -v oc="$oc" 'BEGIN {
 				name = op == 0 ? "zlib compress" : "zlib decompress"
-				cpu_r = rk > 0 ? rc * 10 / rk : 0
-				cpu_o = ok > 0 ? oc * 10 / ok : 0
+				cpu_r = 0; cpu_o = 0; ratio = 0
+				if (rk > 0) { cpu_r = rc * 1e4 / rk; ratio = ok / rk }
+				if (ok > 0) cpu_o = oc * 1e4 / ok
 				printf "| %s | %s | %d KiB | %.0f | %.0f | %.2f | %.1f | %.1f |\n", name, mode, size / 1024,
-					rk * 1000, ok * 1000, rk > 0 ? ok / rk : 0, cpu_r, cpu_o
+					rk, ok, ratio, cpu_r, cpu_o
 			}'
 		done
 	done
