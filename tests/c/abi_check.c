@@ -180,6 +180,10 @@ int main(void)
 	OFF("wd_alg_driver", struct wd_alg_driver, recv);
 	OFF("wd_alg_driver", struct wd_alg_driver, get_usage);
 	OFF("wd_alg_driver", struct wd_alg_driver, get_extend_ops);
+	SIZE("hisi_dev_usage", struct hisi_dev_usage);
+	OFF("hisi_dev_usage", struct hisi_dev_usage, drv);
+	OFF("hisi_dev_usage", struct hisi_dev_usage, dev_name);
+	OFF("hisi_dev_usage", struct hisi_dev_usage, alg_op_type);
 	SIZE("wd_alg_list", struct wd_alg_list);
 	OFF("wd_alg_list", struct wd_alg_list, alg_name);
 	OFF("wd_alg_list", struct wd_alg_list, drv_name);

@@ -52,6 +52,15 @@ pub struct wd_alg_driver {
     pub get_extend_ops: Option<unsafe extern "C" fn(*mut c_void) -> c_int>,
 }
 
+/// `struct hisi_dev_usage` of `wd_alg.h` (UADK after v2.10): what a driver's
+/// `get_usage` is given.
+#[repr(C)]
+pub struct hisi_dev_usage {
+    pub drv: *mut wd_alg_driver,
+    pub dev_name: *const c_char,
+    pub alg_op_type: u8,
+}
+
 /// `struct wd_alg_list` of `wd_alg.h`: one registered driver.
 #[repr(C)]
 pub struct wd_alg_list {
@@ -79,6 +88,7 @@ pub type wd_alg_comp_cb_t =
 
 /// `struct wd_comp_req` (`src`/`list_src` and `dst`/`list_dst` are unions of pointers).
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct wd_comp_req {
     pub src: *mut c_void,
     pub src_len: u32,
@@ -429,6 +439,14 @@ pub fn facts() -> Vec<(String, i64)> {
             recv,
             get_usage,
             get_extend_ops
+        }
+    );
+    layout!(
+        v,
+        hisi_dev_usage {
+            drv,
+            dev_name,
+            alg_op_type
         }
     );
     layout!(

@@ -396,6 +396,31 @@ fn dfx_prints_versions_and_counters() {
     let o = run(&["dfx", "--counters"]);
     ok(&o);
     assert!(stdout(&o).contains("BYTES_IN"), "{}", stdout(&o));
+    // --usage reads a device's dev_usage: modelled devices have one (idle: 0); an op type,
+    // algorithm or device without one is an error.
+    let o = run(&["--model", "2@0", "dfx", "--usage", "--device", "hisi_zip-1"]);
+    ok(&o);
+    assert_eq!(stdout(&o).trim(), "hisi_zip-1 zlib op type 0 usage is 0");
+    let o = run(&[
+        "--model",
+        "1@0",
+        "dfx",
+        "--usage",
+        "--alg_name",
+        "gzip",
+        "--op_type",
+        "1",
+    ]);
+    ok(&o);
+    assert_eq!(stdout(&o).trim(), "hisi_zip-0 gzip op type 1 usage is 0");
+    for bad in [
+        &["--model", "1@0", "dfx", "--usage", "--op_type", "2"][..],
+        &["--model", "1@0", "dfx", "--usage", "--alg_name", "zstd"][..],
+        &["--model", "1@0", "dfx", "--usage", "--device", "hisi_zip-7"][..],
+    ] {
+        let o = run(bad);
+        assert!(!o.status.success(), "{bad:?}: {}", stdout(&o));
+    }
 }
 
 #[test]

@@ -285,34 +285,139 @@ unsafe fn walk(
     left == 0
 }
 
+/// The model's DMA into the process's memory. A real SVA device reaches buffers through
+/// the IOMMU: a page that is not mapped (a caller freed its buffer while the request was
+/// in flight) is a translation fault that fails the request, not a crash of the process.
+/// So the engine copies through `process_vm_readv` / `process_vm_writev` on its own
+/// process, which report such a page as `EFAULT`; where those calls are not allowed (a
+/// seccomp policy), it falls back to plain copies.
+mod dma {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static PLAIN: AtomicBool = AtomicBool::new(false);
+
+    /// Move `n` bytes from `from` to `to`, `to` or `from` being the caller's memory
+    /// (`write` says which). False when a page of the caller's side is not mapped.
+    ///
+    /// # Safety
+    /// The engine's own side must be valid for `n` bytes.
+    unsafe fn copy(from: *const u8, to: *mut u8, n: usize, write: bool) -> bool {
+        let mut done = 0;
+        while done < n && !PLAIN.load(Ordering::Relaxed) {
+            // SAFETY: moving past what is done, within the n bytes of each side.
+            let (src, dst) = unsafe { (from.add(done) as *mut u8, to.add(done)) };
+            let (local, remote) = if write { (src, dst) } else { (dst, src) };
+            let l = libc::iovec {
+                iov_base: local.cast(),
+                iov_len: n - done,
+            };
+            let r = libc::iovec {
+                iov_base: remote.cast(),
+                iov_len: n - done,
+            };
+            // SAFETY: the local iovec is valid (the contract); the remote one the kernel
+            // checks, failing with EFAULT rather than touching an unmapped page.
+            let got = unsafe {
+                if write {
+                    libc::process_vm_writev(libc::getpid(), &l, 1, &r, 1, 0)
+                } else {
+                    libc::process_vm_readv(libc::getpid(), &l, 1, &r, 1, 0)
+                }
+            };
+            if got > 0 {
+                done += got as usize;
+                continue;
+            }
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EFAULT) => return false,
+                Some(libc::EINTR) => continue,
+                _ => PLAIN.store(true, Ordering::Relaxed),
+            }
+        }
+        if done < n {
+            // SAFETY: the plain fallback; both sides valid by the SVA contract.
+            unsafe { std::ptr::copy_nonoverlapping(from.add(done), to.add(done), n - done) };
+        }
+        true
+    }
+
+    /// Append `n` bytes read at `addr` to `out`; false for an unmapped page.
+    ///
+    /// # Safety
+    /// None beyond the model's: the caller's memory is reached as a device reaches it.
+    pub unsafe fn read(addr: *const u8, n: usize, out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        out.resize(start + n, 0);
+        // SAFETY: `out` holds n bytes from `start`.
+        let ok = unsafe { copy(addr, out.as_mut_ptr().add(start), n, false) };
+        if !ok {
+            out.truncate(start);
+        }
+        ok
+    }
+
+    /// Write `data` at `addr`; false for an unmapped page.
+    ///
+    /// # Safety
+    /// As for [`read`].
+    pub unsafe fn write(addr: *mut u8, data: &[u8]) -> bool {
+        // SAFETY: `data` is valid for its length.
+        unsafe { copy(data.as_ptr(), addr, data.len(), true) }
+    }
+}
+
+/// How a transfer between the engine and the caller's buffers ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moved {
+    /// All of it.
+    All,
+    /// The SGL chain holds fewer bytes: the driver's mistake, a model error.
+    Short,
+    /// A page is not mapped: a translation fault, the request fails as on a device.
+    Fault,
+}
+
+fn moved(whole: bool, ok: bool) -> Moved {
+    match (ok, whole) {
+        (false, _) => Moved::Fault,
+        (true, false) => Moved::Short,
+        (true, true) => Moved::All,
+    }
+}
+
 /// Read `len` bytes of a request's input into `out`.
 ///
 /// # Safety
-/// The addresses must be valid for reads of the lengths they carry (the SVA contract).
-unsafe fn gather(addr: u64, len: usize, sgl: bool, skip: usize, out: &mut Vec<u8>) -> bool {
+/// An SGL's chain must be valid (the SVA contract); the buffers it names are reached
+/// through [`dma`].
+unsafe fn gather(addr: u64, len: usize, sgl: bool, skip: usize, out: &mut Vec<u8>) -> Moved {
     out.clear();
-    // SAFETY: the caller's contract covers the chain and every piece it names.
-    unsafe {
+    let mut ok = true;
+    // SAFETY: the caller's contract covers the chain; the pieces go through dma.
+    let whole = unsafe {
         walk(addr, len, sgl, skip, |p, n| {
-            out.extend_from_slice(std::slice::from_raw_parts(p, n))
+            ok = ok && dma::read(p, n, out);
         })
-    }
+    };
+    moved(whole, ok)
 }
 
 /// Write `data` into a request's output.
 ///
 /// # Safety
-/// The addresses must be valid for writes of the lengths they carry (the SVA contract).
-unsafe fn scatter(addr: u64, data: &[u8], sgl: bool, skip: usize) -> bool {
+/// As for [`gather`].
+unsafe fn scatter(addr: u64, data: &[u8], sgl: bool, skip: usize) -> Moved {
     let mut at = 0;
-    // SAFETY: the caller's contract covers the chain and every piece it names; the pieces
-    // add up to at most `data.len()`.
-    unsafe {
+    let mut ok = true;
+    // SAFETY: the caller's contract covers the chain; the pieces, which add up to at most
+    // `data.len()`, go through dma.
+    let whole = unsafe {
         walk(addr, data.len(), sgl, skip, |p, n| {
-            std::ptr::copy_nonoverlapping(data.as_ptr().add(at), p, n);
+            ok = ok && dma::write(p, &data[at..at + n]);
             at += n;
         })
-    }
+    };
+    moved(whole, ok)
 }
 
 impl Engine {
@@ -346,10 +451,10 @@ impl Engine {
         let mut output = std::mem::take(&mut self.output);
         let mut note = None;
         // SAFETY: the caller's contract.
-        let outcome = if in_len > fmt::HZ_MAX_SIZE
-            || out_len > fmt::HZ_MAX_SIZE
-            || !unsafe { gather(sqe.src(), in_len, sgl, src_skip as usize, &mut input) }
-        {
+        let got = unsafe { gather(sqe.src(), in_len, sgl, src_skip as usize, &mut input) };
+        let outcome = if got == Moved::Fault {
+            Outcome::fail(status::ENGINE_FAULT)
+        } else if in_len > fmt::HZ_MAX_SIZE || out_len > fmt::HZ_MAX_SIZE || got == Moved::Short {
             note = Some("the input does not fit its buffers".to_string());
             Outcome::fail(status::BAD_SQE)
         } else {
@@ -391,14 +496,19 @@ impl Engine {
         if outcome.status == status::OK || outcome.status == status::DECOMP_END {
             if output.len() > out_len {
                 outcome = Outcome::fail(status::DSTLEN_OUT);
-            } else if !unsafe { scatter(sqe.dst(), &output, sgl, dst_skip as usize) } {
-                note = Some(format!(
-                    "{} bytes of output do not fit the destination SGL chain",
-                    output.len()
-                ));
-                outcome = Outcome::fail(status::BAD_SQE);
             } else {
-                outcome.produced = output.len() as u32;
+                // SAFETY: the caller's contract.
+                match unsafe { scatter(sqe.dst(), &output, sgl, dst_skip as usize) } {
+                    Moved::All => outcome.produced = output.len() as u32,
+                    Moved::Fault => outcome = Outcome::fail(status::ENGINE_FAULT),
+                    Moved::Short => {
+                        note = Some(format!(
+                            "{} bytes of output do not fit the destination SGL chain",
+                            output.len()
+                        ));
+                        outcome = Outcome::fail(status::BAD_SQE);
+                    }
+                }
             }
         }
         let (isize, sum) = check.words();
@@ -648,4 +758,45 @@ fn inflate_stream(
         *ended = true;
         Outcome::ended(consumed, output.len())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dma;
+
+    #[test]
+    fn dma_faults_on_unmapped_and_read_only_pages() {
+        let page = 4096;
+        // SAFETY: an anonymous mapping of two pages; the second is unmapped again, the
+        // first made read-only, and both are only reached through dma (or munmapped).
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                2 * page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            ) as *mut u8;
+            assert_ne!(p as *mut libc::c_void, libc::MAP_FAILED);
+            p.write_bytes(7, 2 * page);
+            let mut out = Vec::new();
+            assert!(dma::read(p, 2 * page, &mut out));
+            assert_eq!(out.len(), 2 * page);
+            assert!(out.iter().all(|&b| b == 7));
+            assert!(dma::write(p, &[1, 2, 3]));
+            assert_eq!(*p.add(2), 3);
+
+            libc::munmap(p.add(page).cast(), page);
+            out.clear();
+            // A buffer running into the unmapped page fails, leaving nothing behind.
+            assert!(!dma::read(p, 2 * page, &mut out));
+            assert!(out.is_empty());
+            assert!(!dma::write(p.add(page), &[0; 16]));
+            libc::mprotect(p.cast(), page, libc::PROT_READ);
+            assert!(!dma::write(p, &[0; 16]));
+            assert_eq!(*p, 1, "a refused write changes nothing");
+            libc::munmap(p.cast(), page);
+        }
+    }
 }
