@@ -48,6 +48,24 @@ fn hs(alg: Alg, op: OpType, window: WindowSize) -> uadk::Session {
         .expect("session")
 }
 
+/// The strict model refused nothing any test sent (each test checks at its end; a
+/// refusal anywhere fails the tests that see it).
+fn no_model_errors() {
+    let Some(m) = uadk::model::installed() else {
+        return;
+    };
+    for d in m.devices() {
+        let n = d.stats.rejected.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            n,
+            0,
+            "{}: {n} model errors, the last: {:?}",
+            d.name(),
+            d.last_error()
+        );
+    }
+}
+
 #[test]
 fn devices_appear_with_nodes_and_queues() {
     let c = hw();
@@ -61,6 +79,7 @@ fn devices_appear_with_nodes_and_queues() {
     let infos = c.ctx_info();
     assert_eq!(infos.len(), 10);
     assert!(infos.iter().all(|i| i.driver == DRIVER_NAME));
+    no_model_errors();
 }
 
 #[test]
@@ -104,6 +123,7 @@ fn block_round_trips_match_cpu_and_system_zlib() {
             }
         }
     }
+    no_model_errors();
 }
 
 #[test]
@@ -116,6 +136,7 @@ fn window_is_honoured_and_stated() {
     let script =
         "import sys,zlib\nsys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read(), 12))";
     assert_eq!(pipe("python3", &["-c", script], &packed), data);
+    no_model_errors();
 }
 
 #[test]
@@ -141,6 +162,7 @@ fn lz4_compresses_on_the_engine_and_reads_on_the_cpu() {
         .session(&SessionSetup::new(Alg::Lz4, OpType::Decompress))
         .unwrap_err();
     assert!(e.to_string().contains("hisi_zip"), "{e}");
+    no_model_errors();
 }
 
 #[test]
@@ -172,6 +194,7 @@ fn corrupt_and_truncated_input_gives_errors() {
             "{alg:?} compress into 8 bytes"
         );
     }
+    no_model_errors();
 }
 
 #[test]
@@ -209,6 +232,7 @@ fn streams_any_split_and_output_size() {
         let z = py_deflate(alg, 9, 15, &data[..20_000]);
         assert_eq!(stream_all(&d, &z, 1, 333).unwrap(), &data[..20_000]);
     }
+    no_model_errors();
 }
 
 #[test]
@@ -223,6 +247,7 @@ fn sync2_carries_large_input_through_a_stream() {
     let mut out = vec![0u8; data.len()];
     assert_eq!(d.process_sync2(&packed, &mut out).unwrap(), data.len());
     assert_eq!(out, data);
+    no_model_errors();
 }
 
 #[test]
@@ -243,6 +268,7 @@ fn sgl_buffers_both_sides() {
         let m = d.process_sgl(&psegs, &mut bouts).unwrap();
         assert_eq!(&back.concat()[..m], &data[..], "{alg:?}");
     }
+    no_model_errors();
 }
 
 #[test]
@@ -289,6 +315,7 @@ fn async_bursts_wrap_the_ring_and_complete_once() {
         "each completes exactly once"
     );
     assert_eq!(c.pending(), 0);
+    no_model_errors();
 }
 
 /// Which of the 64 test pages a zlib stream holds.
@@ -323,6 +350,7 @@ fn many_threads_on_few_queues() {
             });
         }
     });
+    no_model_errors();
 }
 
 #[test]
@@ -351,6 +379,7 @@ fn contexts_go_to_devices_that_serve_the_algorithm() {
         .map(|i| i.stats.hw_errors + i.stats.fallbacks)
         .sum();
     assert_eq!(errors, 0);
+    no_model_errors();
 }
 
 #[test]
@@ -362,6 +391,7 @@ fn block_decompression_reports_where_the_stream_ends() {
         );
         check_block_inflate_stops_at_stream_end(&c, &d, alg);
     }
+    no_model_errors();
 }
 
 #[test]
@@ -389,4 +419,5 @@ fn async_mixed_buffers_sgl_in_flat_out() {
     comp.result.expect("mixed buffers");
     let JobBuf::Flat(v) = comp.dst else { panic!() };
     assert_eq!(py_inflate(Alg::Gzip, &v), data);
+    no_model_errors();
 }
