@@ -48,6 +48,24 @@ fn hs(alg: Alg, op: OpType, window: WindowSize) -> uadk::Session {
         .expect("session")
 }
 
+/// The strict model refused nothing any test sent (each test checks at its end; a
+/// refusal anywhere fails the tests that see it).
+fn no_model_errors() {
+    let Some(m) = uadk::model::installed() else {
+        return;
+    };
+    for d in m.devices() {
+        let n = d.stats.rejected.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            n,
+            0,
+            "{}: {n} model errors, the last: {:?}",
+            d.name(),
+            d.last_error()
+        );
+    }
+}
+
 #[test]
 fn devices_appear_with_nodes_and_queues() {
     let c = hw();
@@ -61,6 +79,7 @@ fn devices_appear_with_nodes_and_queues() {
     let infos = c.ctx_info();
     assert_eq!(infos.len(), 10);
     assert!(infos.iter().all(|i| i.driver == DRIVER_NAME));
+    no_model_errors();
 }
 
 #[test]
@@ -104,6 +123,7 @@ fn block_round_trips_match_cpu_and_system_zlib() {
             }
         }
     }
+    no_model_errors();
 }
 
 #[test]
@@ -116,6 +136,7 @@ fn window_is_honoured_and_stated() {
     let script =
         "import sys,zlib\nsys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read(), 12))";
     assert_eq!(pipe("python3", &["-c", script], &packed), data);
+    no_model_errors();
 }
 
 #[test]
@@ -159,6 +180,7 @@ fn lz4_compresses_on_the_engine_and_reads_on_the_cpu() {
     };
     cm.result.unwrap();
     assert!(matches!(cm.dst, JobBuf::Flat(v) if v == data));
+    no_model_errors();
 }
 
 #[test]
@@ -182,6 +204,7 @@ fn lz4_frames_compress_on_the_engine() {
     .read_to_end(&mut back)
     .unwrap();
     assert_eq!(back, data);
+    no_model_errors();
 }
 
 #[test]
@@ -199,6 +222,7 @@ fn zstd_sessions_run_on_the_cpu_engine() {
         let streamed = stream_all(&c, &data, 50_000, 8192).unwrap();
         assert_eq!(stream_all(&d, &streamed, 4096, 50_000).unwrap(), data);
     }
+    no_model_errors();
 }
 
 #[test]
@@ -230,6 +254,7 @@ fn corrupt_and_truncated_input_gives_errors() {
             "{alg:?} compress into 8 bytes"
         );
     }
+    no_model_errors();
 }
 
 #[test]
@@ -267,6 +292,7 @@ fn streams_any_split_and_output_size() {
         let z = py_deflate(alg, 9, 15, &data[..20_000]);
         assert_eq!(stream_all(&d, &z, 1, 333).unwrap(), &data[..20_000]);
     }
+    no_model_errors();
 }
 
 #[test]
@@ -281,6 +307,7 @@ fn sync2_carries_large_input_through_a_stream() {
     let mut out = vec![0u8; data.len()];
     assert_eq!(d.process_sync2(&packed, &mut out).unwrap(), data.len());
     assert_eq!(out, data);
+    no_model_errors();
 }
 
 #[test]
@@ -301,6 +328,7 @@ fn sgl_buffers_both_sides() {
         let m = d.process_sgl(&psegs, &mut bouts).unwrap();
         assert_eq!(&back.concat()[..m], &data[..], "{alg:?}");
     }
+    no_model_errors();
 }
 
 #[test]
@@ -347,6 +375,7 @@ fn async_bursts_wrap_the_ring_and_complete_once() {
         "each completes exactly once"
     );
     assert_eq!(c.pending(), 0);
+    no_model_errors();
 }
 
 /// Which of the 64 test pages a zlib stream holds.
@@ -381,6 +410,7 @@ fn many_threads_on_few_queues() {
             });
         }
     });
+    no_model_errors();
 }
 
 #[test]
@@ -409,6 +439,7 @@ fn contexts_go_to_devices_that_serve_the_algorithm() {
         .map(|i| i.stats.hw_errors + i.stats.fallbacks)
         .sum();
     assert_eq!(errors, 0);
+    no_model_errors();
 }
 
 #[test]
@@ -420,6 +451,7 @@ fn block_decompression_reports_where_the_stream_ends() {
         );
         check_block_inflate_stops_at_stream_end(&c, &d, alg);
     }
+    no_model_errors();
 }
 
 #[test]
@@ -447,4 +479,5 @@ fn async_mixed_buffers_sgl_in_flat_out() {
     comp.result.expect("mixed buffers");
     let JobBuf::Flat(v) = comp.dst else { panic!() };
     assert_eq!(py_inflate(Alg::Gzip, &v), data);
+    no_model_errors();
 }

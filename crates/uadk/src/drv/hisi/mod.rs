@@ -183,16 +183,21 @@ impl Driver for HisiZipDriver {
     }
 
     fn alloc_ctx(&self, spec: CtxSpec, notify: Arc<Notify>) -> Result<Box<dyn DriverCtx>> {
-        let local: Vec<&UacceDevice> = self
+        // Only devices that list the framework's algorithm, as UADK's
+        // wd_get_accel_list(alg): an lz4 context on a device without lz4 (QM v2) would
+        // send requests its engine refuses.
+        let alg = *self.alg.lock().unwrap_or_else(|e| e.into_inner());
+        let serving: Vec<&UacceDevice> = self
             .devices
             .iter()
+            .filter(|d| alg.is_none_or(|a| d.supports(a.name())))
+            .collect();
+        let local: Vec<&UacceDevice> = serving
+            .iter()
+            .copied()
             .filter(|d| d.node == spec.node)
             .collect();
-        let pool: Vec<&UacceDevice> = if local.is_empty() {
-            self.devices.iter().collect()
-        } else {
-            local
-        };
+        let pool: Vec<&UacceDevice> = if local.is_empty() { serving } else { local };
         if pool.is_empty() {
             return Err(Error::NoDevice("no ZIP device".into()));
         }
