@@ -13,8 +13,8 @@
 # results folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Beyond setup.sh's own list: zstd, and a TrueType font for the chart's text.
-bash scripts/setup.sh zstd fonts-dejavu-core
+# Beyond setup.sh's own list: a TrueType font for the chart's text.
+bash scripts/setup.sh fonts-dejavu-core
 
 cargo build --release -q -p uadk-tool
 

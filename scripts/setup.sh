@@ -5,9 +5,10 @@
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-# libssl-dev: libcrypto's MD5 for UADK's own test program (tests/conformance).
+# libssl-dev: libcrypto's MD5 for UADK's own test program (tests/conformance,
+# tests/reference); autoconf, automake and libtool build UADK v2.10 itself (tests/reference).
 pkgs=(libisal-dev isal libdeflate-tools pigz gzip lz4 zstd zlib1g-dev libnuma-dev libssl-dev pkg-config gcc g++ make
-      python3 python3-pip unzip "$@")
+      python3 python3-pip unzip autoconf automake libtool "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -17,3 +17,7 @@ ASAN=1 bash tests/c/run.sh target/c-prefix
 # prefix, on the CPU engine and the hisi_zip driver over modelled devices; skips with one
 # line without ../shared/uadk. Results: target/conformance.tsv (docs/compatibility.md).
 CONF_RESULTS=target/conformance.tsv bash tests/conformance/run.sh target/c-prefix
+# Real UADK v2.10, built from ../shared/uadk, runs its own programs and driver on the
+# strict device model; then UADK's sample and our probe over target/c-prefix on the same
+# model (about 2 minutes on 2 cores; skips when ../shared/uadk is absent).
+bash tests/reference/run.sh

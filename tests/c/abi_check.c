@@ -10,6 +10,7 @@
 #include "uadk/wd_alg.h"
 #include "uadk/wd_bmm.h"
 #include "uadk/wd_comp.h"
+#include "uadk/wd_comp_ext.h"
 #include "uadk/wd_sched.h"
 #include "uadk/wd_zlibwrapper.h"
 
@@ -146,6 +147,10 @@ int main(void)
 	CONST(WD_LZ4);
 	CONST(WD_LZ77_ONLY);
 	CONST(WD_COMP_ALG_MAX);
+	CONST(WD_EXT_ZSTD);
+	CONST(WD_EXT_ZSTD_LEVEL_MIN);
+	CONST(WD_EXT_ZSTD_LEVEL_MAX);
+	CONST(WD_EXT_ZSTD_LEVEL_DEFAULT);
 	CONST(WD_DIR_COMPRESS);
 	CONST(WD_DIR_DECOMPRESS);
 	CONST(WD_DIR_MAX);

@@ -17,7 +17,7 @@ export LD_LIBRARY_PATH="$prefix/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 cc=${CC:-gcc}
 cxx=${CXX:-g++}
 headers=(wd.h wd_bmm.h uacce.h wd_alg_common.h wd_alg.h wd_internal.h wd_comp.h wd_sched.h
-	 wd_zlibwrapper.h)
+	 wd_zlibwrapper.h wd_comp_ext.h)
 
 cflags=(-Wall -Werror -O2 -g)
 if [ "${ASAN:-0}" = 1 ]; then
@@ -129,7 +129,7 @@ done
 # The same programs through the HiSilicon ZIP driver, over two modelled devices: each must
 # pass again, and the library must say it chose the hardware driver.
 for name in qemu_pattern live_page async async_sgl stream sync2 sgl init_custom sched_custom \
-	    init2_mask; do
+	    init2_mask zstd_ext; do
 	[ -x "$build/$name" ] || continue
 	(cd "$build" && UADK_ZIP_MODEL=2@0 UADK_LOG=info timeout 300 "./$name" \
 		> "$name.hw.out" 2> "$name.hw.err")

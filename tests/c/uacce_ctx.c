@@ -59,6 +59,7 @@ static double now_ms(void)
 static void check_devices(struct uacce_dev_list *list)
 {
 	struct uacce_dev *dev = list->dev, *near;
+	struct uacce_dev_list *zl;
 	char long_name[500];
 
 	CHECK(dev && !list->next);
@@ -81,9 +82,13 @@ static void check_devices(struct uacce_dev_list *list)
 	CHECK(near && !strcmp(near->char_dev_path, dev->char_dev_path));
 	free(near);
 
-	/* Nothing serves zstd; names NULL or beyond UADK's limit are refused. */
-	CHECK(!wd_get_accel_list("zstd"));
-	CHECK(!wd_get_accel_dev("zstd"));
+	/* Nothing serves "nosuchalg"; names NULL or beyond UADK's limit are refused. */
+	CHECK(!wd_get_accel_list("nosuchalg"));
+	CHECK(!wd_get_accel_dev("nosuchalg"));
+	/* No device serves zstd (ours), the CPU engine does: its pseudo-devices stand in. */
+	zl = wd_get_accel_list("zstd");
+	CHECK(zl && !strcmp(zl->dev->api, "cpu") && strstr(zl->dev->algs, "zstd"));
+	wd_free_list_accels(zl);
 	CHECK(!wd_get_accel_list(NULL));
 	memset(long_name, 'z', sizeof(long_name) - 1);
 	long_name[sizeof(long_name) - 1] = '\0';

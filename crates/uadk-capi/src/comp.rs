@@ -294,8 +294,13 @@ pub(crate) fn with_sess<T>(h: handle_t, f: impl FnOnce(&Session, &CSess) -> T) -
 fn setup_from(s: &wd_comp_sess_setup, foreign: bool) -> uadk::Result<SessionSetup> {
     let alg = Alg::from_u32(s.alg_type)?;
     let op = OpType::from_u32(s.op_type)?;
-    // A zero-filled setup means level 1, as UADK.
-    let level = Level::new(s.comp_lv.max(1))?;
+    let level = if alg == Alg::Zstd {
+        // uadk/wd_comp_ext.h: zstd's own level, negative ones included; 0 = its default.
+        Level::zstd(s.comp_lv as i32)?
+    } else {
+        // A zero-filled setup means level 1, as UADK.
+        Level::new(s.comp_lv.max(1))?
+    };
     let window = WindowSize::from_u32(s.win_sz)?;
     let mut setup = SessionSetup::new(alg, op).level(level).window(window);
     if !s.sched_param.is_null() && !foreign {
@@ -335,6 +340,9 @@ pub extern "C" fn wd_comp_alloc_sess(setup: *mut wd_comp_sess_setup) -> handle_t
             free_key(key);
             return 0;
         };
+        // The session's own engine: zstd and lz4 decompression run on the CPU engine
+        // beside a hardware driver.
+        let on_cpu = sess.driver_name() == uadk::drv::cpu::DRIVER_NAME;
         let reuse = FREE_SESS.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let h = reuse.unwrap_or_else(|| {
             Box::into_raw(Box::new(CSess {
@@ -350,10 +358,7 @@ pub extern "C" fn wd_comp_alloc_sess(setup: *mut wd_comp_sess_setup) -> handle_t
         *cs.sess.write().unwrap_or_else(|e| e.into_inner()) = Some(sess);
         cs.held.store(0, Ordering::Relaxed);
         cs.sched_key.store(key, Ordering::Relaxed);
-        cs.cpu_engine.store(
-            comp.driver_name() == uadk::drv::cpu::DRIVER_NAME,
-            Ordering::Relaxed,
-        );
+        cs.cpu_engine.store(on_cpu, Ordering::Relaxed);
         cs.magic.store(LIVE, Ordering::Release);
         h
     })

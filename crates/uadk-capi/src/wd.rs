@@ -26,7 +26,7 @@ use uadk::wd::numa::Topology;
 use uadk::wd::status::{WD_EINVAL, WD_ENODEV};
 
 const CPU_API: &str = "cpu";
-const CPU_ALGS: &str = "deflate\nzlib\ngzip\nlz77_zstd\nlz4\nlz77_only";
+const CPU_ALGS: &str = "deflate\nzlib\ngzip\nlz77_zstd\nlz4\nlz77_only\nzstd";
 const CPU_DEV_PREFIX: &str = "/dev/uadk-cpu-";
 /// What a CPU pseudo-device reports as free contexts: it has no fixed limit.
 const CPU_AVAIL_CTX: c_int = 4096;

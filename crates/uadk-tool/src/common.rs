@@ -48,7 +48,8 @@ impl<T, E: fmt::Display> Context<T> for std::result::Result<T, E> {
     }
 }
 
-/// The algorithms the CPU engine serves, as the command line names them.
+/// The algorithms the CPU engine serves, as the command line names them (the library's
+/// algorithms: `lz4` is UADK's raw LZ4 block).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AlgArg {
     /// zlib wrapper (RFC 1950).
@@ -59,6 +60,8 @@ pub enum AlgArg {
     Deflate,
     /// LZ4 block format (whole buffers only).
     Lz4,
+    /// zstd frames (ours: UADK has no zstd).
+    Zstd,
 }
 
 impl AlgArg {
@@ -69,19 +72,7 @@ impl AlgArg {
             AlgArg::Gzip => Alg::Gzip,
             AlgArg::Deflate => Alg::Deflate,
             AlgArg::Lz4 => Alg::Lz4,
-        }
-    }
-
-    /// Every algorithm, for suffix lookups.
-    pub const ALL: [AlgArg; 4] = [AlgArg::Gzip, AlgArg::Zlib, AlgArg::Deflate, AlgArg::Lz4];
-
-    /// File suffix of compressed files.
-    pub fn suffix(self) -> &'static str {
-        match self {
-            AlgArg::Zlib => ".zz",
-            AlgArg::Gzip => ".gz",
-            AlgArg::Deflate => ".deflate",
-            AlgArg::Lz4 => ".lz4",
+            AlgArg::Zstd => Alg::Zstd,
         }
     }
 }

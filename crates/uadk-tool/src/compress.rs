@@ -1,15 +1,18 @@
 //! `compress` and `decompress`: gzip-style file (de)compression through the library.
 //!
-//! deflate, zlib and gzip go through the library's stream adapters ([`Encoder`],
-//! [`Decoder`]), so files of any size run in bounded memory. lz4 is block-only in UADK:
-//! the whole input is read and handled by one block request. The lz4 block format carries
-//! no size, so decompression grows its output buffer until the block fits.
+//! Files are in the formats their tools use: gzip, zlib, raw deflate, zstd (what `zstd`
+//! writes and reads: several frames and skippable frames included) and lz4 (LZ4 frames,
+//! what `lz4` writes and reads). They go through the library's stream adapters
+//! ([`Encoder`], [`Decoder`]), so files of any size run in bounded memory; LZ4 frames are
+//! made of lz4 block requests. `lz4-block` is UADK's raw LZ4 block (`WD_LZ4`), block-only:
+//! the whole input is read and handled by one block request, and as the format carries no
+//! size, decompression grows its output buffer until the block fits.
 //!
 //! Outputs are written to a temporary file next to the destination and renamed into
 //! place once complete: a failed run never leaves a truncated output behind, nor
 //! clobbers an existing one. Inputs are kept unless `--rm` is given.
 
-use crate::common::{parse_window, AlgArg, Context, Error, Result};
+use crate::common::{parse_window, Context, Error, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
@@ -18,7 +21,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use uadk::{Alg, Comp, CompConfig, CtxMode, Decoder, Encoder, Level, OpType, SessionSetup};
-use uadk::{Session, WindowSize};
+use uadk::{Lz4BlockSize, Session, WindowSize};
 
 /// Buffer size of the readers and writers around the stream adapters.
 const IO_BUF: usize = 256 * 1024;
@@ -27,19 +30,99 @@ const PROGRESS_MIN: u64 = 8 << 20;
 /// gzip's magic bytes, which start every member of a gzip file.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// File formats, as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// gzip (RFC 1952), `.gz`.
+    Gzip,
+    /// zlib (RFC 1950), `.zz`.
+    Zlib,
+    /// Raw deflate (RFC 1951), `.deflate`.
+    Deflate,
+    /// LZ4 frames, as the `lz4` tool reads and writes them, `.lz4`.
+    Lz4,
+    /// UADK's raw LZ4 block (`WD_LZ4`, whole files only), `.lz4b`.
+    #[value(name = "lz4-block")]
+    Lz4Block,
+    /// zstd frames, as the `zstd` tool reads and writes them, `.zst`.
+    Zstd,
+}
+
+impl Format {
+    /// Every format, for suffix lookups.
+    const ALL: [Format; 6] = [
+        Format::Gzip,
+        Format::Zlib,
+        Format::Deflate,
+        Format::Lz4,
+        Format::Lz4Block,
+        Format::Zstd,
+    ];
+
+    /// The library's algorithm.
+    fn alg(self) -> Alg {
+        match self {
+            Format::Gzip => Alg::Gzip,
+            Format::Zlib => Alg::Zlib,
+            Format::Deflate => Alg::Deflate,
+            Format::Lz4 | Format::Lz4Block => Alg::Lz4,
+            Format::Zstd => Alg::Zstd,
+        }
+    }
+
+    /// The name on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            Format::Lz4Block => "lz4-block",
+            f => f.alg().name(),
+        }
+    }
+
+    /// File suffix of compressed files.
+    fn suffix(self) -> &'static str {
+        match self {
+            Format::Zlib => ".zz",
+            Format::Gzip => ".gz",
+            Format::Deflate => ".deflate",
+            Format::Lz4 => ".lz4",
+            Format::Lz4Block => ".lz4b",
+            Format::Zstd => ".zst",
+        }
+    }
+
+    /// True when files of this format may be concatenated into one (members, frames).
+    fn concatenates(self) -> bool {
+        matches!(self, Format::Gzip | Format::Lz4 | Format::Zstd)
+    }
+
+    /// The level when none is given: 1, or zstd's own default, 3.
+    fn default_level(self) -> i32 {
+        match self {
+            Format::Zstd => 3,
+            _ => 1,
+        }
+    }
+}
+
 /// Options of `compress` and `decompress`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Input files; none, or `-`, reads standard input and writes standard output
     pub files: Vec<PathBuf>,
 
-    /// Algorithm [default: gzip; decompress guesses it from the file suffix]
+    /// Format [default: gzip; decompress guesses it from the file suffix]
     #[arg(short, long, value_enum)]
-    pub alg: Option<AlgArg>,
+    pub alg: Option<Format>,
 
-    /// Compression level, 1 (fastest) to 15; -1 .. -9 are shorthands [default: 1]
-    #[arg(short, long, value_parser = clap::value_parser!(u32).range(1..=15), group = "lvl")]
-    pub level: Option<u32>,
+    /// Compression level, 1 (fastest) to 15; zstd takes its own, -131072..22 (negative:
+    /// its fast levels); -1 .. -9 are shorthands [default: 1; zstd 3]
+    #[arg(short, long, allow_negative_numbers = true, group = "lvl")]
+    pub level: Option<i32>,
+
+    /// zstd's fast levels: --fast=N is level -N (--fast alone: -1)
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1",
+          value_parser = clap::value_parser!(u32).range(1..=131072), group = "lvl")]
+    pub fast: Option<u32>,
     #[arg(short = '1', hide = true, group = "lvl")]
     l1: bool,
     #[arg(short = '2', hide = true, group = "lvl")]
@@ -93,14 +176,38 @@ pub struct Args {
 }
 
 impl Args {
-    fn level_num(&self) -> u32 {
+    /// The level asked for, if any.
+    fn level_num(&self) -> Option<i32> {
         if let Some(l) = self.level {
-            return l;
+            return Some(l);
+        }
+        if let Some(f) = self.fast {
+            return Some(-(f as i32));
         }
         let short = [
             self.l1, self.l2, self.l3, self.l4, self.l5, self.l6, self.l7, self.l8, self.l9,
         ];
-        short.iter().position(|&b| b).map_or(1, |i| i as u32 + 1)
+        short.iter().position(|&b| b).map(|i| i as i32 + 1)
+    }
+
+    /// The level for a format, checked against what it takes.
+    fn level_for(&self, f: Format) -> Result<Level> {
+        let n = self.level_num().unwrap_or(f.default_level());
+        if f == Format::Zstd {
+            return Ok(Level::zstd(n)?);
+        }
+        if self.fast.is_some() {
+            return Err(Error::msg(format!("--fast is for zstd, not {}", f.name())));
+        }
+        u32::try_from(n)
+            .ok()
+            .and_then(|n| Level::new(n).ok())
+            .ok_or_else(|| {
+                Error::msg(format!(
+                    "level {n} is out of range for {} (1..15; zstd takes -131072..22)",
+                    f.name()
+                ))
+            })
     }
 }
 
@@ -142,7 +249,6 @@ pub fn run(args: Args, compressing: bool) -> Result<ExitCode> {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let level = Level::new(args.level_num())?;
     let sources: Vec<Source> = if args.files.is_empty() {
         vec![Source::Stdin]
     } else {
@@ -170,12 +276,13 @@ pub fn run(args: Args, compressing: bool) -> Result<ExitCode> {
     }
     let to_stdout = args.to_stdout || args.output.as_deref() == Some(Path::new("-"));
     if compressing && to_stdout && sources.len() > 1 {
-        let alg = args.alg.unwrap_or(AlgArg::Gzip);
-        if alg != AlgArg::Gzip {
-            // Concatenated gzip members form a valid gzip file; the other formats do not.
+        let f = args.alg.unwrap_or(Format::Gzip);
+        if !f.concatenates() {
+            // Concatenated gzip members, zstd frames and LZ4 frames form a valid file of
+            // their format; the other formats do not.
             return Err(Error::msg(format!(
-                "several inputs to one output work only for gzip, not {}",
-                alg.alg()
+                "several inputs to one output work only for gzip, zstd and lz4, not {}",
+                f.name()
             )));
         }
     }
@@ -186,7 +293,6 @@ pub fn run(args: Args, compressing: bool) -> Result<ExitCode> {
         let job = Job {
             args: &args,
             compressing,
-            level,
             to_stdout,
         };
         if let Err(e) = job.run(src, &mut comps) {
@@ -227,28 +333,27 @@ impl CompCache {
 struct Job<'a> {
     args: &'a Args,
     compressing: bool,
-    level: Level,
     to_stdout: bool,
 }
 
 impl Job<'_> {
-    fn alg_for(&self, src: &Source) -> AlgArg {
+    fn alg_for(&self, src: &Source) -> Format {
         if let Some(a) = self.args.alg {
             return a;
         }
         if let (false, Source::File(p)) = (self.compressing, src) {
             let name = p.as_os_str().as_bytes();
-            let found = AlgArg::ALL
+            let found = Format::ALL
                 .into_iter()
                 .find(|a| name.ends_with(a.suffix().as_bytes()));
             if let Some(a) = found {
                 return a;
             }
         }
-        AlgArg::Gzip
+        Format::Gzip
     }
 
-    fn dest_for(&self, src: &Source, alg: AlgArg) -> Result<Dest> {
+    fn dest_for(&self, src: &Source, alg: Format) -> Result<Dest> {
         if self.to_stdout {
             return Ok(Dest::Stdout);
         }
@@ -274,7 +379,7 @@ impl Job<'_> {
             if !has_suffix {
                 return Err(Error::msg(format!(
                     "name lacks the {suffix} suffix of {} data (use -o or -c to name the output)",
-                    alg.alg()
+                    alg.name()
                 )));
             }
             let stem = OsStr::from_bytes(&name[..name.len() - suffix.len()]);
@@ -284,6 +389,11 @@ impl Job<'_> {
 
     fn run(&self, src: &Source, comps: &mut CompCache) -> Result<()> {
         let alg = self.alg_for(src);
+        let level = if self.compressing {
+            self.args.level_for(alg)?
+        } else {
+            Level::default()
+        };
         let dest = self.dest_for(src, alg)?;
         let force = self.args.force;
         if self.compressing && matches!(dest, Dest::Stdout) && io::stdout().is_terminal() && !force
@@ -345,17 +455,17 @@ impl Job<'_> {
         let comp = comps.get(alg.alg())?;
         let res = if self.compressing {
             let setup = SessionSetup::new(alg.alg(), OpType::Compress)
-                .level(self.level)
+                .level(level)
                 .window(self.args.window);
             let sess = comp.session(&setup)?;
-            if alg == AlgArg::Lz4 {
+            if alg == Format::Lz4Block {
                 block_all(&sess, &mut input, &mut output)
             } else {
                 encode_stream(sess, &mut input, &mut output)
             }
         } else {
             let setup = SessionSetup::new(alg.alg(), OpType::Decompress);
-            if alg == AlgArg::Lz4 {
+            if alg == Format::Lz4Block {
                 let sess = comp.session(&setup)?;
                 block_all(&sess, &mut input, &mut output)
             } else {
@@ -393,7 +503,7 @@ impl Job<'_> {
             eprintln!(
                 "{}: {n_in} -> {n_out} bytes, {saved:.1}% saved, {} ({})",
                 src.name(),
-                alg.alg(),
+                alg.name(),
                 dest.name()
             );
         }
@@ -406,7 +516,13 @@ impl Job<'_> {
 
 /// Compress a stream through an [`Encoder`].
 fn encode_stream(sess: Session, input: &mut impl Read, output: &mut impl Write) -> Result<()> {
-    let mut reader = BufReader::with_capacity(IO_BUF, input);
+    // LZ4 frames: reads of a whole 4 MiB block are compressed where they land, uncopied.
+    let cap = if sess.params().alg == Alg::Lz4 {
+        Lz4BlockSize::M4.bytes()
+    } else {
+        IO_BUF
+    };
+    let mut reader = BufReader::with_capacity(cap, input);
     let writer = BufWriter::with_capacity(IO_BUF, output);
     let mut enc = Encoder::with_session(sess, writer)?;
     io::copy(&mut reader, &mut enc)?;
@@ -416,8 +532,8 @@ fn encode_stream(sess: Session, input: &mut impl Read, output: &mut impl Write) 
 }
 
 /// Decompress a stream through [`Decoder`]s. A gzip file may hold several members
-/// (as `cat a.gz b.gz` makes); each is decoded in turn. Anything else after the end of
-/// the stream is an error.
+/// (as `cat a.gz b.gz` makes); each is decoded in turn. zstd and LZ4 decoders read every
+/// frame of the file themselves. Anything else after the end of the stream is an error.
 fn decode_stream(
     comp: &Comp,
     setup: &SessionSetup,
@@ -465,7 +581,8 @@ fn decode_stream(
     Ok(())
 }
 
-/// One block request over the whole input (lz4, which UADK serves in block mode only).
+/// One block request over the whole input (the raw LZ4 block, which UADK serves in block
+/// mode only).
 fn block_all(sess: &Session, input: &mut impl Read, output: &mut impl Write) -> Result<()> {
     let mut data = Vec::new();
     input.read_to_end(&mut data)?;

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 const BIN: &str = env!("CARGO_BIN_EXE_uadk_tool");
-const ALGS: [(&str, &str); 4] = [
+const ALGS: [(&str, &str); 6] = [
     ("gzip", ".gz"),
     ("zlib", ".zz"),
     ("deflate", ".deflate"),
     ("lz4", ".lz4"),
+    ("lz4-block", ".lz4b"),
+    ("zstd", ".zst"),
 ];
 
 /// A scratch directory under the system temp dir, removed at the end of the test.
@@ -195,6 +197,31 @@ fn levels_windows_and_shorthands() {
         assert_eq!(d.stdout, data, "{args:?}");
     }
     fails(&run_stdin(&["compress", "-l", "16"], b"x"));
+    // zstd's own levels, negative ones included; only zstd takes them.
+    for args in [
+        &["-l", "19"][..],
+        &["-l", "-5"],
+        &["--level=-100"],
+        &["--fast=7"],
+        &["--fast"],
+        &["-l", "22"],
+        &["-1"],
+    ] {
+        let mut a = vec!["compress", "-a", "zstd"];
+        a.extend_from_slice(args);
+        let c = run_stdin(&a, &data);
+        ok(&c);
+        let d = run_stdin(&["decompress", "-a", "zstd"], &c.stdout);
+        ok(&d);
+        assert_eq!(d.stdout, data, "zstd {args:?}");
+    }
+    let l19 = run_stdin(&["compress", "-a", "zstd", "-l", "19"], &data).stdout;
+    let fast = run_stdin(&["compress", "-a", "zstd", "--fast=50"], &data).stdout;
+    assert!(l19.len() < fast.len(), "{} {}", l19.len(), fast.len());
+    fails(&run_stdin(&["compress", "-a", "zstd", "-l", "23"], b"x"));
+    fails(&run_stdin(&["compress", "-a", "gzip", "-l", "19"], b"x"));
+    fails(&run_stdin(&["compress", "-a", "lz4", "-l", "-1"], b"x"));
+    fails(&run_stdin(&["compress", "-a", "gzip", "--fast=2"], b"x"));
     fails(&run_stdin(&["compress", "-1", "-9"], b"x"));
     fails(&run_stdin(&["compress", "-w", "12"], b"x"));
 }
@@ -221,6 +248,20 @@ fn corrupt_input_is_an_error() {
         ("trailing.gz", [&good[..], b"junk after the end"].concat()),
         ("empty.gz", Vec::new()),
         ("garbage.lz4", vec![0xf0; 64]),
+        ("garbage.lz4b", vec![0xf0; 64]),
+        (
+            "garbage.zst",
+            vec![0x28, 0xb5, 0x2f, 0xfd, 0xff, 0x00, 0x11],
+        ),
+        ("empty.zst", Vec::new()),
+        (
+            "truncated.lz4",
+            run_stdin(&["compress", "-a", "lz4"], &data).stdout[..5000].to_vec(),
+        ),
+        (
+            "truncated.zst",
+            run_stdin(&["compress", "-a", "zstd"], &data).stdout[..5000].to_vec(),
+        ),
         ("garbage.zz", vec![0x78, 0x01, 0xff, 0xff, 0xff, 0x00]),
     ];
     for (name, bytes) in &cases {
@@ -581,4 +622,123 @@ fn compare_frontier_measures_draws_and_reports() {
     }
     let png = fs::read(out.join("frontier.png")).unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+fn tool(cmd: &str, args: &[&str], input: &[u8]) -> Vec<u8> {
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd} (scripts/setup.sh installs it): {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// `.zst` and `.lz4` files: ours read by `zstd` / `lz4`, theirs (every option that changes
+/// the format, several frames, skippable frames) read by us, as files and through pipes.
+#[test]
+fn zstd_and_lz4_files_interoperate_with_their_tools() {
+    let data = sample(5 << 20);
+    let small = sample(1000);
+    let skippable = |magic: u32| {
+        let mut v = magic.to_le_bytes().to_vec();
+        v.extend_from_slice(&6u32.to_le_bytes());
+        v.extend_from_slice(b"ignore");
+        v
+    };
+    let cases: [(&str, &str, &[&[&str]], u32); 2] = [
+        (
+            "zstd",
+            ".zst",
+            &[
+                &["-1"],
+                &["-3"],
+                &["-19"],
+                &["--fast=5"],
+                &["--no-check"],
+                &["--long=25"],
+            ],
+            0x184D_2A50,
+        ),
+        (
+            "lz4",
+            ".lz4",
+            &[
+                &["-1"],
+                &["-9"],
+                &["-BD"],
+                &["-BX", "-B4"],
+                &["--no-frame-crc"],
+                &["--content-size"],
+                &["-l"],
+            ],
+            0x184D_2A5F,
+        ),
+    ];
+    for (fmt, suffix, opts, skip_magic) in cases {
+        let dir = TempDir::new(&format!("interop-{fmt}"));
+        let input = dir.path("data");
+        fs::write(&input, &data).unwrap();
+        // Ours, read by theirs.
+        for level in ["1", "6"] {
+            ok(&run(&["compress", "-f", "-a", fmt, "-l", level, p(&input)]));
+            let ours = fs::read(dir.path(&format!("data{suffix}"))).unwrap();
+            assert_eq!(
+                tool(fmt, &["-d", "-c", "-q"], &ours),
+                data,
+                "{fmt} -d of ours, -l {level}"
+            );
+        }
+        // Theirs, read by ours: from files named by suffix, and through stdin.
+        for o in opts {
+            let mut args = o.to_vec();
+            args.extend(["-c", "-q"]);
+            let theirs = tool(fmt, &args, &data);
+            let f = dir.path(&format!("theirs{suffix}"));
+            fs::write(&f, &theirs).unwrap();
+            let out = run(&["decompress", "-c", p(&f)]);
+            ok(&out);
+            assert!(out.stdout == data, "ours of {fmt} {o:?}");
+            let piped = run_stdin(&["decompress", "-a", fmt], &theirs);
+            ok(&piped);
+            assert!(piped.stdout == data, "ours of {fmt} {o:?} through a pipe");
+        }
+        // Several frames: theirs, a skippable frame, ours of another file; both tools
+        // read the whole file.
+        let mut file = tool(fmt, &["-c", "-q"], &data);
+        file.extend(skippable(skip_magic));
+        file.extend(run_stdin(&["compress", "-a", fmt], &small).stdout);
+        let want = [&data[..], &small].concat();
+        let f = dir.path(&format!("multi{suffix}"));
+        fs::write(&f, &file).unwrap();
+        let out = run(&["decompress", "-c", p(&f)]);
+        ok(&out);
+        assert!(out.stdout == want, "{fmt}: several frames");
+        assert!(
+            tool(fmt, &["-d", "-c", "-q"], &file) == want,
+            "{fmt} -d: several frames"
+        );
+        // Several inputs to one output make one file of several frames.
+        let two = dir.path("two");
+        fs::write(&two, &small).unwrap();
+        let cat = run(&["compress", "-a", fmt, "-c", p(&input), p(&two)]);
+        ok(&cat);
+        assert!(
+            tool(fmt, &["-d", "-c", "-q"], &cat.stdout) == want,
+            "{fmt}: several inputs"
+        );
+    }
 }

@@ -40,8 +40,8 @@ pub mod wd;
 
 pub use comp::io::{Decoder, Encoder};
 pub use comp::{
-    compress_bound, Comp, CompConfig, CompFuture, CtxInfo, CtxSpec, Lz77Output, Session,
-    SessionSetup, SubmitError,
+    compress_bound, Comp, CompConfig, CompFuture, CtxInfo, CtxSpec, Lz4BlockSize, Lz4FrameOptions,
+    Lz77Output, Session, SessionSetup, SubmitError,
 };
 pub use drv::{Callback, Completion, JobBuf, RawBuf};
 pub use req::{Alg, BlockType, Level, Lz77Meta, OpType, Output, ReqParams, WindowSize};

@@ -22,17 +22,23 @@ pub enum Alg {
     Lz4 = 4,
     /// Hardware LZ77-only intermediate format.
     Lz77Only = 5,
+    /// Zstandard frames (RFC 8878), as the `zstd` tool writes them. Ours: UADK v2.10 has no
+    /// zstd algorithm. Its value stays clear of UADK's enum (0..5 and `WD_COMP_ALG_MAX` = 6)
+    /// so that a C caller's out-of-range value is still refused; the C ABI names it
+    /// `WD_EXT_ZSTD` in `uadk/wd_comp_ext.h`.
+    Zstd = 64,
 }
 
 impl Alg {
-    /// Every algorithm, in UADK's order.
-    pub const ALL: [Alg; 6] = [
+    /// Every algorithm: UADK's, in UADK's order, then ours ([`Alg::Zstd`]).
+    pub const ALL: [Alg; 7] = [
         Alg::Deflate,
         Alg::Zlib,
         Alg::Gzip,
         Alg::Lz77Zstd,
         Alg::Lz4,
         Alg::Lz77Only,
+        Alg::Zstd,
     ];
 
     /// UADK's name for the algorithm, as passed to `wd_comp_init2`.
@@ -44,14 +50,16 @@ impl Alg {
             Alg::Lz77Zstd => "lz77_zstd",
             Alg::Lz4 => "lz4",
             Alg::Lz77Only => "lz77_only",
+            Alg::Zstd => "zstd",
         }
     }
 
-    /// From UADK's enum value.
+    /// From UADK's enum value (or [`Alg::Zstd`]'s).
     pub fn from_u32(v: u32) -> Result<Alg> {
         Alg::ALL
-            .get(v as usize)
+            .iter()
             .copied()
+            .find(|&a| a as u32 == v)
             .ok_or_else(|| Error::UnknownAlgorithm(format!("alg_type {v}")))
     }
 
@@ -110,25 +118,37 @@ impl OpType {
     }
 }
 
-/// Compression level, UADK's `WD_COMP_L1..WD_COMP_L15`.
+/// Compression level: UADK's `WD_COMP_L1..WD_COMP_L15`, or any level of zstd.
 ///
-/// The CPU engine maps it onto each codec: L1 is ISA-L's fastest level; L2..L12 are
-/// libdeflate's levels (zlib's 2..9 where a small window needs zlib); L13..L15 are treated as L12.
+/// A level's number is the codec's own: [`Level::new`] takes UADK's 1..=15, which every
+/// algorithm accepts (zstd reads L3 as `zstd -3`); [`Level::zstd`] takes the rest of zstd's
+/// range too, 16..=22 and the negative "fast" levels, and only [`Alg::Zstd`] sessions accept
+/// those (others refuse them with [`Error::InvalidParam`]).
+///
+/// The CPU engine maps UADK levels onto each codec: for the deflate family L1 is ISA-L's
+/// fastest level, L2..L12 are libdeflate's levels (zlib's 2..9 where a small window needs
+/// zlib) and L13..L15 are treated as L12; lz4 has one level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Level(u8);
+pub struct Level(i32);
 
 impl Level {
     /// Fastest level.
     pub const L1: Level = Level(1);
+    /// zstd's default (`zstd` with no level, `ZSTD_CLEVEL_DEFAULT`).
+    pub const L3: Level = Level(3);
     /// The usual default of zlib tools.
     pub const L6: Level = Level(6);
     /// Highest level UADK defines.
     pub const L15: Level = Level(15);
+    /// Lowest zstd level (`ZSTD_minCLevel()`, i.e. `--fast=131072`).
+    pub const ZSTD_MIN: i32 = -131072;
+    /// Highest zstd level (`ZSTD_maxCLevel()`, `zstd --ultra -22`).
+    pub const ZSTD_MAX: i32 = 22;
 
-    /// A level in `1..=15`.
+    /// A UADK level, `1..=15`.
     pub fn new(level: u32) -> Result<Level> {
         if (1..=15).contains(&level) {
-            Ok(Level(level as u8))
+            Ok(Level(level as i32))
         } else {
             Err(Error::InvalidParam(format!(
                 "compression level {level} (valid: 1..15)"
@@ -136,9 +156,34 @@ impl Level {
         }
     }
 
-    /// The level number.
+    /// A zstd level: [`Level::ZSTD_MIN`]`..=-1` (fast levels, `zstd --fast=N` is `-N`) or
+    /// `1..=22`; 0 is zstd's default, level 3, as libzstd reads it.
+    pub fn zstd(level: i32) -> Result<Level> {
+        match level {
+            0 => Ok(Level::L3),
+            l if (Level::ZSTD_MIN..=Level::ZSTD_MAX).contains(&l) => Ok(Level(l)),
+            l => Err(Error::InvalidParam(format!(
+                "zstd level {l} (valid: {}..22)",
+                Level::ZSTD_MIN
+            ))),
+        }
+    }
+
+    /// The UADK level (what `comp_lv` holds), for the algorithms that take one. Sessions
+    /// of other algorithms only ever carry levels `1..=15`; a zstd-only level reads here
+    /// as the nearest of those (use [`Level::value`] for zstd).
     pub fn get(self) -> u32 {
-        self.0 as u32
+        self.0.clamp(1, 15) as u32
+    }
+
+    /// The level's number as the codec takes it, negative zstd levels included.
+    pub fn value(self) -> i32 {
+        self.0
+    }
+
+    /// True when `alg` takes this level: every algorithm takes `1..=15`, zstd all of its own.
+    pub fn fits(self, alg: Alg) -> bool {
+        alg == Alg::Zstd || (1..=15).contains(&self.0)
     }
 }
 
@@ -303,8 +348,11 @@ mod tests {
             assert_eq!(a.name().parse::<Alg>().unwrap(), a);
             assert_eq!(Alg::from_u32(a as u32).unwrap(), a);
         }
-        assert!("zstd".parse::<Alg>().is_err());
-        assert!(Alg::from_u32(6).is_err());
+        assert_eq!("zstd".parse::<Alg>().unwrap(), Alg::Zstd);
+        // WD_COMP_ALG_MAX and the values between it and zstd's stay refused.
+        for v in [6, 7, 63, 65] {
+            assert!(Alg::from_u32(v).is_err(), "{v}");
+        }
     }
 
     #[test]
@@ -315,5 +363,20 @@ mod tests {
         assert_eq!(WindowSize::from_u32(3).unwrap().bits(), 14);
         assert!(WindowSize::from_u32(5).is_err());
         assert_eq!(WindowSize::from_bytes(4096).unwrap(), WindowSize::W4K);
+    }
+
+    #[test]
+    fn zstd_levels() {
+        assert_eq!(Level::zstd(0).unwrap(), Level::L3);
+        assert_eq!(Level::zstd(22).unwrap().value(), 22);
+        assert_eq!(Level::zstd(-5).unwrap().value(), -5);
+        assert!(Level::zstd(23).is_err());
+        assert!(Level::zstd(Level::ZSTD_MIN - 1).is_err());
+        let fast = Level::zstd(-7).unwrap();
+        assert!(fast.fits(Alg::Zstd) && !fast.fits(Alg::Gzip));
+        assert!(!Level::zstd(19).unwrap().fits(Alg::Lz4));
+        assert!(Level::new(9).unwrap().fits(Alg::Deflate));
+        assert_eq!(Level::zstd(19).unwrap().get(), 15);
+        assert_eq!(Level::new(9).unwrap(), Level::zstd(9).unwrap());
     }
 }

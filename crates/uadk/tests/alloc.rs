@@ -204,6 +204,11 @@ fn lz4_block_requests_do_not_allocate() {
     check_no_allocations(Alg::Lz4, &[1]);
 }
 
+#[test]
+fn zstd_block_requests_do_not_allocate() {
+    check_no_allocations(Alg::Zstd, &[1, 3, 9]);
+}
+
 /// The same through the HiSilicon ZIP driver over a modelled device: the caller's thread
 /// (driver, QM ring, framework) allocates nothing per request; the model's engine thread
 /// is not counted.

@@ -119,6 +119,24 @@ fn async_pages(c: &Comp, n: usize) -> usize {
     busy
 }
 
+/// The strict model refused nothing any test sent (each test checks at its end; a
+/// refusal anywhere fails the tests that see it).
+fn no_model_errors() {
+    let Some(m) = uadk::model::installed() else {
+        return;
+    };
+    for d in m.devices() {
+        let n = d.stats.rejected.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            n,
+            0,
+            "{}: {n} model errors, the last: {:?}",
+            d.name(),
+            d.last_error()
+        );
+    }
+}
+
 #[test]
 fn every_fault_loses_nothing() {
     let m = model::install(&[DeviceGroup {
@@ -202,4 +220,5 @@ fn every_fault_loses_nothing() {
     async_pages(&c, 100);
     let t = totals(&c);
     assert!(t.fallbacks >= 10, "{t:?}");
+    no_model_errors();
 }

@@ -258,6 +258,11 @@ fn zlib_level(l: u32) -> Result<libdeflater::CompressionLvl> {
 
 /// A stack session pair: zlib with QEMU's window at a UADK level, or lz4.
 fn stack(alg: Alg, level: u32) -> Result<Codec> {
+    stack_at(alg, Level::new(level)?)
+}
+
+/// A stack session pair at any level the algorithm takes (zstd's own levels included).
+fn stack_at(alg: Alg, level: Level) -> Result<Codec> {
     let comp = Comp::new(
         CompConfig::new()
             .alg(alg)
@@ -268,7 +273,7 @@ fn stack(alg: Alg, level: u32) -> Result<Codec> {
     )?;
     let c = comp.session(
         &SessionSetup::new(alg, OpType::Compress)
-            .level(Level::new(level)?)
+            .level(level)
             .window(WindowSize::W4K),
     )?;
     let d = comp.session(&SessionSetup::new(alg, OpType::Decompress).window(WindowSize::W4K))?;
@@ -278,6 +283,9 @@ fn stack(alg: Alg, level: u32) -> Result<Codec> {
 /// The UADK levels whose engine choice is a distinct codec setting, measured through the
 /// stack (13..15 are served as 12).
 pub(super) const OUR_LEVELS: [u32; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+
+/// zstd levels measured through the stack (a zstd session with a 4 KiB window).
+pub(super) const OUR_ZSTD_LEVELS: [i32; 3] = [-1, 1, 3];
 
 /// Every point: each codec at each of its levels, and ours. `train` is the sample a custom
 /// Huffman code is built from.
@@ -376,6 +384,15 @@ fn points(train: &[u8]) -> Result<Vec<Point>> {
         "Llz4".into(),
         stack(Alg::Lz4, 1)?,
     ));
+    for l in OUR_ZSTD_LEVELS {
+        v.push(Point::new(
+            Family::Ours,
+            Format::ZstdFrame,
+            format!("uadk zstd {l}"),
+            format!("Lzs{l}"),
+            stack_at(Alg::Zstd, Level::zstd(l)?)?,
+        ));
+    }
     Ok(v)
 }
 
@@ -677,7 +694,7 @@ pub(super) fn report(res: &[Measured], runs: u32, chart: Option<&str>) -> String
          `hist_bits`, zlib-rs) — libdeflate has no window setting, and needs none on a \
          page; zstd gets `windowLog` 12; lz4 is the raw block. Each point decompresses with \
          its own library; `uadk` points are `Session::process` on a zlib session with \
-         `WindowSize::W4K` (or lz4), CPU engine. {runs} runs, interleaved; MB/s of pages \
+         `WindowSize::W4K` (or lz4, or zstd with the same window), CPU engine. {runs} runs, interleaved; MB/s of pages \
          (median, range). A point is **on the frontier** when no other is at least as good \
          in both ratio and MB/s and better by {:.0}% in MB/s or {:.1}% in ratio; `all` \
          judges among every point, `zlib` among the zlib points only (what a zlib session \

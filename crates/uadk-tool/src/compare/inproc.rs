@@ -20,6 +20,29 @@ pub(super) enum Bare {
     Libdeflate(libdeflater::Compressor, libdeflater::Decompressor),
     /// lz4_flex's block format.
     Lz4,
+    /// libzstd with the driver's parameters (level, content checksum).
+    Zstd(
+        Box<zstd::zstd_safe::CCtx<'static>>,
+        Box<zstd::zstd_safe::DCtx<'static>>,
+    ),
+}
+
+fn zstd_msg(code: usize) -> Error {
+    Error::msg(format!(
+        "libzstd: {}",
+        zstd::zstd_safe::get_error_name(code)
+    ))
+}
+
+/// libzstd set up as the CPU driver sets it up for a session of this level.
+fn bare_zstd(level: i32) -> Result<Bare> {
+    use zstd::zstd_safe::{CCtx, CParameter, DCtx};
+    let mut c = CCtx::create();
+    c.set_parameter(CParameter::CompressionLevel(level))
+        .map_err(zstd_msg)?;
+    c.set_parameter(CParameter::ChecksumFlag(true))
+        .map_err(zstd_msg)?;
+    Ok(Bare::Zstd(Box::new(c), Box::new(DCtx::create())))
 }
 
 /// What serves the calls of a blockwise contender.
@@ -45,6 +68,7 @@ impl Path_ {
                 .map_err(|e| Error::msg(format!("libdeflate: {e:?}")))?,
             Path_::Bare(Bare::Lz4) => lz4_flex::block::compress_into(src, dst)
                 .map_err(|e| Error::msg(format!("lz4_flex: {e}")))?,
+            Path_::Bare(Bare::Zstd(c, _)) => c.compress2(dst, src).map_err(zstd_msg)?,
         })
     }
 
@@ -57,6 +81,7 @@ impl Path_ {
             }
             Path_::Bare(Bare::Lz4) => lz4_flex::block::decompress_into(src, dst)
                 .map_err(|e| Error::msg(format!("lz4_flex: {e}")))?,
+            Path_::Bare(Bare::Zstd(_, d)) => d.decompress(dst, src).map_err(zstd_msg)?,
         })
     }
 }
@@ -99,7 +124,7 @@ impl Blocks {
         ))
     }
 
-    pub(super) fn bare(family: Family, chunk: usize, runs: u32) -> Result<Blocks> {
+    pub(super) fn bare(family: Family, chunk: Option<usize>, runs: u32) -> Result<Blocks> {
         let (alg, level) = family.alg_level();
         let (bare, engine) = match family {
             Family::L1 => (
@@ -120,15 +145,16 @@ impl Blocks {
                     "bare libdeflate",
                 )
             }
-            _ => (Bare::Lz4, "bare lz4_flex"),
+            Family::Lz4 => (Bare::Lz4, "bare lz4_flex"),
+            Family::Zstd1 | Family::Zstd3 => (bare_zstd(level as i32)?, "bare libzstd"),
         };
         Ok(Blocks::new(
-            format!("bare-{}-{}", family.key(), unit_key(Some(chunk))),
+            format!("bare-{}-{}", family.key(), unit_key(chunk)),
             family,
             engine.into(),
             Path_::Bare(bare),
             alg,
-            Some(chunk),
+            chunk,
             runs,
         ))
     }
@@ -344,11 +370,16 @@ pub(super) struct Stream {
 impl Stream {
     pub(super) fn new(family: Family) -> Result<Stream> {
         let (alg, level) = family.alg_level();
+        let engine = if alg == Alg::Lz4 {
+            "uadk stack, LZ4 frames (Encoder/Decoder)"
+        } else {
+            "uadk stack, stream (Encoder/Decoder)"
+        };
         Ok(Stream {
             desc: Desc {
                 key: format!("uadk-{}-stream", family.key()),
                 family,
-                engine: "uadk stack, stream (Encoder/Decoder)".into(),
+                engine: engine.into(),
                 unit: "whole file".into(),
             },
             comp: Comp::new(one_ctx_per_op(alg))?,

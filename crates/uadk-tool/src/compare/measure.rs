@@ -201,19 +201,21 @@ pub(super) fn contenders(
     tools: &Tools,
     scratch: &Path,
     runs: u32,
+    families: &[Family],
 ) -> Result<Vec<Box<dyn Contender>>> {
     let mut v: Vec<Box<dyn Contender>> = Vec::new();
-    for family in [Family::L1, Family::L6, Family::Lz4, Family::Zstd] {
-        if family != Family::Zstd {
-            v.push(Box::new(Blocks::stack(family, None, runs)?));
-            if input.detailed {
-                if family != Family::Lz4 {
-                    v.push(Box::new(Stream::new(family)?));
-                }
-                for chunk in [BLOCK, PAGE] {
-                    v.push(Box::new(Blocks::stack(family, Some(chunk), runs)?));
-                    v.push(Box::new(Blocks::bare(family, chunk, runs)?));
-                }
+    for &family in families {
+        v.push(Box::new(Blocks::stack(family, None, runs)?));
+        if family.is_zstd() {
+            // The done-when of zstd: the stack against libzstd on the whole input.
+            v.push(Box::new(Blocks::bare(family, None, runs)?));
+        }
+        if input.detailed {
+            // lz4 streams are LZ4 frames of block requests.
+            v.push(Box::new(Stream::new(family)?));
+            for chunk in [BLOCK, PAGE] {
+                v.push(Box::new(Blocks::stack(family, Some(chunk), runs)?));
+                v.push(Box::new(Blocks::bare(family, Some(chunk), runs)?));
             }
         }
         for c in clis(tools, family, &input.path, scratch) {

@@ -6,7 +6,8 @@
 //!   context → CPU driver), sync block requests reusing their buffers: whole files, 64 KiB
 //!   blocks and 4 KiB pages; and whole files in stream mode through `Encoder`/`Decoder`;
 //! - the bare codecs the CPU driver calls (ISA-L through `IsalDeflate`, libdeflate,
-//!   lz4_flex) on the same blocks and pages: the stack's overhead is the difference;
+//!   lz4_flex, libzstd) on the same blocks and pages (and whole files, for zstd): the
+//!   stack's overhead is the difference;
 //! - command-line tools on whole files: `uadk_tool` itself, `igzip`, `libdeflate-gzip`,
 //!   `pigz -p 1` (zlib; `gzip` when pigz is missing), `lz4`, `zstd`. Each reads its input
 //!   from a file in a tmpfs scratch folder and writes to a file there (compression, to
@@ -98,6 +99,10 @@ pub struct Args {
     #[arg(long)]
     pub cpu: Option<usize>,
 
+    /// Only these families of rows, comma-separated [default: all]
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub family: Vec<Family>,
+
     /// Only the 4 KiB page frontier (every codec and level on pages of the corpus and the VM
     /// image, and our stack's levels): `frontier.md` and `frontier.png`
     #[arg(long, conflicts_with = "no_frontier")]
@@ -137,21 +142,36 @@ pub struct Args {
 }
 
 /// What a row compares: the figures the targets are about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Family {
+    /// gzip level 1.
     L1,
+    /// gzip level 6.
     L6,
+    /// lz4: raw blocks in-process, LZ4 frames in streams and on the command line.
     Lz4,
-    Zstd,
+    /// zstd level 1.
+    Zstd1,
+    /// zstd level 3 (the `zstd` tool's default).
+    Zstd3,
 }
 
 impl Family {
+    const ALL: [Family; 5] = [
+        Family::L1,
+        Family::L6,
+        Family::Lz4,
+        Family::Zstd1,
+        Family::Zstd3,
+    ];
+
     fn title(self) -> &'static str {
         match self {
             Family::L1 => "deflate L1",
             Family::L6 => "deflate L6",
             Family::Lz4 => "lz4",
-            Family::Zstd => "zstd (ref.)",
+            Family::Zstd1 => "zstd L1",
+            Family::Zstd3 => "zstd L3",
         }
     }
 
@@ -160,7 +180,9 @@ impl Family {
         match self {
             Family::L1 => (Alg::Gzip, 1),
             Family::L6 => (Alg::Gzip, 6),
-            Family::Lz4 | Family::Zstd => (Alg::Lz4, 1),
+            Family::Lz4 => (Alg::Lz4, 1),
+            Family::Zstd1 => (Alg::Zstd, 1),
+            Family::Zstd3 => (Alg::Zstd, 3),
         }
     }
 
@@ -169,8 +191,13 @@ impl Family {
             Family::L1 => "L1",
             Family::L6 => "L6",
             Family::Lz4 => "lz4",
-            Family::Zstd => "zstd",
+            Family::Zstd1 => "zstd1",
+            Family::Zstd3 => "zstd3",
         }
+    }
+
+    fn is_zstd(self) -> bool {
+        matches!(self, Family::Zstd1 | Family::Zstd3)
     }
 }
 
@@ -268,9 +295,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
         print!("{md}");
         return Ok(ExitCode::SUCCESS);
     }
+    let families: Vec<Family> = if args.family.is_empty() {
+        Family::ALL.to_vec()
+    } else {
+        args.family.clone()
+    };
     let mut results: Vec<(&Input, Vec<Row>)> = Vec::new();
     for input in &inputs {
-        let mut list = contenders(input, &tools, &scratch.0, args.runs)?;
+        let mut list = contenders(input, &tools, &scratch.0, args.runs, &families)?;
         let rows = measure(&mut list, input, args.runs, args.clock)?;
         results.push((input, rows));
     }

@@ -337,7 +337,7 @@ pub(super) fn clis(tools: &Tools, family: Family, input: &Path, scratch: &Path) 
         Family::Lz4 => {
             add(
                 "tool-lz4",
-                "uadk_tool compress -a lz4".into(),
+                "uadk_tool compress -a lz4 (LZ4 frames)".into(),
                 argv(this, &["compress", "-a", "lz4", "-c"]),
                 argv(this, &["decompress", "-a", "lz4", "-c"]),
             );
@@ -350,25 +350,30 @@ pub(super) fn clis(tools: &Tools, family: Family, input: &Path, scratch: &Path) 
                 );
             }
         }
-        Family::Zstd => {
+        Family::Zstd1 | Family::Zstd3 => {
+            let l = if family == Family::Zstd1 { "1" } else { "3" };
+            add(
+                &format!("tool-zstd{l}"),
+                format!("uadk_tool compress -a zstd -l {l}"),
+                argv(this, &["compress", "-a", "zstd", "-l", l, "-c"]),
+                argv(this, &["decompress", "-a", "zstd", "-c"]),
+            );
             if let Some(p) = &tools.zstd {
-                for l in ["1", "3"] {
-                    add(
-                        &format!("zstd-{l}"),
-                        format!("zstd -{l}"),
-                        argv(
-                            p,
-                            &[
-                                &format!("-{l}"),
-                                "--single-thread",
-                                "--no-asyncio",
-                                "-q",
-                                "-c",
-                            ],
-                        ),
-                        argv(p, &["-d", "--no-asyncio", "-q", "-c"]),
-                    );
-                }
+                add(
+                    &format!("zstd-{l}"),
+                    format!("zstd -{l}"),
+                    argv(
+                        p,
+                        &[
+                            &format!("-{l}"),
+                            "--single-thread",
+                            "--no-asyncio",
+                            "-q",
+                            "-c",
+                        ],
+                    ),
+                    argv(p, &["-d", "--no-asyncio", "-q", "-c"]),
+                );
             }
         }
     }

@@ -73,6 +73,10 @@ pub(super) fn versions() -> Vec<String> {
             }
         }
     }
+    v.push(format!(
+        "libzstd {} (bundled with the `zstd` crate: our engine and the bare rows)",
+        zstd::zstd_safe::version_string()
+    ));
     v
 }
 
@@ -137,6 +141,8 @@ pub(super) fn per_file_table(results: &[(&Input, Vec<Row>)], decompress: bool) -
         ("zlib-6", "zlib -6"),
         ("uadk-lz4-whole", "uadk lz4"),
         ("lz4-1", "lz4 -1"),
+        ("uadk-zstd1-whole", "uadk zstd 1"),
+        ("bare-zstd1-whole", "libzstd 1"),
         ("zstd-1", "zstd -1"),
     ];
     let mut s = String::from("| input |");

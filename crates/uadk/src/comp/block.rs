@@ -13,6 +13,9 @@ impl Session {
         if dst.is_empty() {
             return Err(Error::InvalidParam("output buffer is empty".into()));
         }
+        if let Some(cpu) = self.cpu() {
+            return cpu.process(&mut Request::block(self.params, src, dst));
+        }
         let idx = self.pick(CtxMode::Sync)?;
         match self.send_sync(idx, src, dst.reborrow()) {
             Err(e) if e.is_device_fault() => self.recover(idx, src, dst, e),
@@ -135,6 +138,8 @@ pub fn compress_bound(alg: Alg, n: usize) -> usize {
     match alg {
         Alg::Lz4 => lz4_flex::block::get_maximum_output_size(n),
         Alg::Lz77Zstd | Alg::Lz77Only => super::lz77::lz77_bound(alg, n),
+        // ZSTD_COMPRESSBOUND: frame header and checksum included.
+        Alg::Zstd => zstd::zstd_safe::compress_bound(n),
         // zlib's bound for windows under 32 KiB: stored blocks cannot span more than the
         // window, so incompressible data is Huffman-coded at up to 9 bits a byte.
         _ => n + (n >> 3) + (n >> 8) + (n >> 9) + 4 + 18 + 64,

@@ -47,33 +47,53 @@ pub struct CtxInfo {
     pub pending: usize,
 }
 
-/// The CPU engine standing by to finish requests a device failed.
+/// The CPU engine beside a hardware driver: it finishes requests a device failed, and
+/// serves the sessions the hardware cannot ([`runs_on_cpu`]).
 pub(super) struct Fallback {
     pub(super) driver: drv::cpu::CpuDriver,
     pub(super) notify: Arc<Notify>,
-    pub(super) ctxs: Mutex<[Option<Box<dyn DriverCtx>>; 2]>,
+    /// Idle CPU contexts per op type. A request takes one (or makes one) and puts it
+    /// back, so callers on several threads do not wait for each other.
+    pub(super) idle: [Mutex<Vec<Box<dyn DriverCtx>>>; 2],
 }
 
 impl Fallback {
-    pub(super) fn process(&self, req: &mut Request<'_, '_>) -> Result<Output> {
-        let i = match req.params.op {
-            OpType::Compress => 0,
-            OpType::Decompress => 1,
-        };
-        let mut ctxs = self.ctxs.lock().unwrap_or_else(|e| e.into_inner());
-        if ctxs[i].is_none() {
-            let spec = CtxSpec {
-                node: 0,
-                mode: CtxMode::Sync,
-                op: req.params.op,
-            };
-            ctxs[i] = Some(self.driver.alloc_ctx(spec, self.notify.clone())?);
-        }
-        match ctxs[i].as_mut() {
-            Some(c) => c.process(req),
-            None => Err(Error::NoContext("CPU fallback".into())),
+    pub(super) fn new(notify: Arc<Notify>) -> Fallback {
+        Fallback {
+            driver: drv::cpu::CpuDriver::new(),
+            notify,
+            idle: [Mutex::new(Vec::new()), Mutex::new(Vec::new())],
         }
     }
+
+    pub(super) fn process(&self, req: &mut Request<'_, '_>) -> Result<Output> {
+        let idle = &self.idle[match req.params.op {
+            OpType::Compress => 0,
+            OpType::Decompress => 1,
+        }];
+        let taken = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut ctx = match taken {
+            Some(c) => c,
+            None => {
+                let spec = CtxSpec {
+                    node: 0,
+                    mode: CtxMode::Sync,
+                    op: req.params.op,
+                };
+                self.driver.alloc_ctx(spec, self.notify.clone())?
+            }
+        };
+        let res = ctx.process(req);
+        idle.lock().unwrap_or_else(|e| e.into_inner()).push(ctx);
+        res
+    }
+}
+
+/// Sessions the framework serves on the CPU engine when its driver is hardware that
+/// cannot: zstd frames (the engine has only their LZ77 stage, `lz77_zstd`) and lz4
+/// decompression (the engine only compresses lz4). The caller sees no difference.
+pub(super) fn runs_on_cpu(p: &ReqParams) -> bool {
+    p.alg == Alg::Zstd || (p.alg == Alg::Lz4 && p.op == OpType::Decompress)
 }
 
 pub(super) struct Inner {
@@ -183,11 +203,7 @@ impl Comp {
             driver.set_alg(a);
         }
         let notify = Arc::new(Notify::default());
-        let fallback = (driver.task_type() == TaskType::Hw).then(|| Fallback {
-            driver: drv::cpu::CpuDriver::new(),
-            notify: notify.clone(),
-            ctxs: Mutex::new([None, None]),
-        });
+        let fallback = (driver.task_type() == TaskType::Hw).then(|| Fallback::new(notify.clone()));
         let mut ctxs = Vec::new();
         let mut specs: Vec<CtxSpec> = config.ctx_list.clone().unwrap_or_default();
         if config.ctx_list.is_none() {
@@ -259,10 +275,28 @@ impl Comp {
             level: setup.level,
             window: setup.window,
         };
-        self.inner.driver.check(&params, ReqKind::Block)?;
+        if !setup.level.fits(setup.alg) {
+            return Err(Error::InvalidParam(format!(
+                "level {} is zstd's only; {} takes 1..15",
+                setup.level.value(),
+                setup.alg
+            )));
+        }
+        let on_cpu = match self.inner.driver.check(&params, ReqKind::Block) {
+            Ok(()) => false,
+            Err(e @ Error::Unsupported { .. }) => match &self.inner.fallback {
+                Some(fb) if runs_on_cpu(&params) => {
+                    fb.driver.check(&params, ReqKind::Block)?;
+                    true
+                }
+                _ => return Err(e),
+            },
+            Err(e) => return Err(e),
+        };
         Ok(Session {
             comp: self.inner.clone(),
             params,
+            on_cpu,
             key: SchedKey {
                 node: setup.node,
                 op: setup.op,

@@ -1,5 +1,9 @@
-//! `std::io` adapters over stream sessions, in the style of flate2.
+//! `std::io` adapters over sessions, in the style of flate2: a file's format as its tool
+//! writes it. deflate, zlib, gzip and zstd run through stream sessions; lz4, a block-only
+//! algorithm, is carried in LZ4 frames (the `lz4` tool's format, see [`lz4frame`](super::lz4frame)),
+//! one block request per block.
 
+use super::lz4frame::{self, FrameReader, FrameWriter, Lz4FrameOptions};
 use super::{Alg, Comp, Level, OpType, Session, SessionSetup};
 use crate::error::{Error, Result};
 use std::io::{self, Read, Write};
@@ -13,11 +17,13 @@ fn session_for(alg: Alg, op: OpType, level: Level) -> Result<Session> {
 /// Compresses everything written to it into `W`.
 ///
 /// Call [`Encoder::finish`] to end the stream and get `W` back; dropping the encoder
-/// finishes the stream too, ignoring errors.
+/// finishes the stream too, ignoring errors. An lz4 session writes one LZ4 frame
+/// ([`Encoder::lz4_frame`] for its options); a zstd session one zstd frame.
 pub struct Encoder<W: Write> {
     sess: Session,
     inner: Option<W>,
     buf: Vec<u8>,
+    frame: Option<FrameWriter>,
 }
 
 impl<W: Write> Encoder<W> {
@@ -28,6 +34,17 @@ impl<W: Write> Encoder<W> {
 
     /// An encoder over a compression session of your own.
     pub fn with_session(sess: Session, inner: W) -> Result<Self> {
+        let frame = (sess.params().alg == Alg::Lz4).then(Lz4FrameOptions::default);
+        Encoder::make(sess, inner, frame)
+    }
+
+    /// An encoder writing an LZ4 frame with these options, over an lz4 compression session.
+    pub fn lz4_frame(sess: Session, inner: W, options: Lz4FrameOptions) -> Result<Self> {
+        lz4frame::check_session(&sess)?;
+        Encoder::make(sess, inner, Some(options))
+    }
+
+    fn make(sess: Session, inner: W, frame: Option<Lz4FrameOptions>) -> Result<Self> {
         if sess.params().op != OpType::Compress {
             return Err(Error::InvalidParam(
                 "encoder needs a compression session".into(),
@@ -37,7 +54,12 @@ impl<W: Write> Encoder<W> {
         Ok(Encoder {
             sess,
             inner: Some(inner),
-            buf: vec![0u8; BUF],
+            buf: if frame.is_some() {
+                Vec::new()
+            } else {
+                vec![0u8; BUF]
+            },
+            frame: frame.map(FrameWriter::new),
         })
     }
 
@@ -50,6 +72,10 @@ impl<W: Write> Encoder<W> {
         let Some(w) = self.inner.as_mut() else {
             return Ok(());
         };
+        if let Some(f) = &mut self.frame {
+            f.finish(&self.sess, w)?;
+            return w.flush();
+        }
         loop {
             let r = self.sess.stream(&[], &mut self.buf, true)?;
             w.write_all(&self.buf[..r.produced])?;
@@ -74,6 +100,9 @@ impl<W: Write> Write for Encoder<W> {
         if data.is_empty() {
             return Ok(0);
         }
+        if let Some(f) = &mut self.frame {
+            return f.write(&self.sess, w, data);
+        }
         loop {
             let r = self.sess.stream(data, &mut self.buf, false)?;
             w.write_all(&self.buf[..r.produced])?;
@@ -97,10 +126,17 @@ impl<W: Write> Write for Encoder<W> {
 impl<W: Write> Drop for Encoder<W> {
     fn drop(&mut self) {
         let _ = self.try_finish();
+        // Finished: a drop after `finish` must not write the frame's end again.
+        self.inner = None;
     }
 }
 
 /// Decompresses one stream read from `R`.
+///
+/// For zstd and lz4 a stream is every frame of the input, as their tools read a file:
+/// frames one after another, skippable frames skipped; bytes after the last frame that
+/// start no frame are an error. An lz4 session reads LZ4 frames (the `lz4` tool's
+/// format), taking its fields straight from `R`: give it a buffered reader.
 pub struct Decoder<R: Read> {
     sess: Session,
     inner: R,
@@ -109,6 +145,7 @@ pub struct Decoder<R: Read> {
     len: usize,
     eof: bool,
     done: bool,
+    frames: Option<FrameReader>,
 }
 
 impl<R: Read> Decoder<R> {
@@ -125,14 +162,16 @@ impl<R: Read> Decoder<R> {
             ));
         }
         sess.reset();
+        let lz4 = sess.params().alg == Alg::Lz4;
         Ok(Decoder {
             sess,
             inner,
-            buf: vec![0u8; BUF],
+            buf: if lz4 { Vec::new() } else { vec![0u8; BUF] },
             pos: 0,
             len: 0,
             eof: false,
             done: false,
+            frames: lz4.then(FrameReader::new),
         })
     }
 
@@ -156,6 +195,9 @@ impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.is_empty() || self.done {
             return Ok(0);
+        }
+        if let Some(f) = &mut self.frames {
+            return f.read(&self.sess, &mut self.inner, out);
         }
         loop {
             if self.pos == self.len && !self.eof {

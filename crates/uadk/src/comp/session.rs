@@ -1,7 +1,7 @@
 //! Sessions (UADK's `wd_comp_alloc_sess`): their setup, and how a request finds its
 //! context through the scheduler.
 
-use super::init::{Comp, Inner};
+use super::init::{Comp, Fallback, Inner};
 use super::stream::StreamSlot;
 use crate::error::{Error, Result};
 use crate::req::{Alg, Level, OpType, ReqParams, WindowSize};
@@ -72,6 +72,9 @@ impl SessionSetup {
 pub struct Session {
     pub(super) comp: Arc<Inner>,
     pub(super) params: ReqParams,
+    /// The hardware cannot serve this session: its requests run on the CPU engine
+    /// (`Inner::fallback`), see `runs_on_cpu`.
+    pub(super) on_cpu: bool,
     pub(super) key: SchedKey,
     pub(super) stream: Mutex<StreamSlot>,
 }
@@ -88,6 +91,21 @@ impl Session {
     /// Algorithm, op, level and window.
     pub fn params(&self) -> &ReqParams {
         &self.params
+    }
+
+    /// The name of the driver that serves this session's requests: the framework's, or
+    /// the CPU engine's where the hardware cannot (zstd, lz4 decompression).
+    pub fn driver_name(&self) -> &'static str {
+        if self.on_cpu {
+            crate::drv::cpu::DRIVER_NAME
+        } else {
+            self.comp.driver.name()
+        }
+    }
+
+    /// The CPU engine serving this session, when the hardware cannot.
+    pub(super) fn cpu(&self) -> Option<&Fallback> {
+        self.comp.fallback.as_ref().filter(|_| self.on_cpu)
     }
 
     /// The framework instance this session runs on.

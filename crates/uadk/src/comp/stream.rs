@@ -51,7 +51,11 @@ impl Session {
         if dst.is_empty() {
             return Err(Error::InvalidParam("output buffer is empty".into()));
         }
-        let drv = &self.comp.driver;
+        let cpu = self.cpu();
+        let drv: &dyn crate::drv::Driver = match cpu {
+            Some(c) => &c.driver,
+            None => &*self.comp.driver,
+        };
         let mut slot = self.stream.lock().unwrap_or_else(|e| e.into_inner());
         let slot = &mut *slot;
         match &mut slot.state {
@@ -60,8 +64,6 @@ impl Session {
             Some(_) => {}
         }
         slot.fresh_needed = false;
-        let ctx = &self.comp.ctxs[self.pick(CtxMode::Sync)?];
-        ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
         let mut req = Request {
             params: self.params,
             src: Src::Flat(src),
@@ -71,8 +73,16 @@ impl Session {
             sync_flush,
             prev_block,
         };
-        let res = ctx.lock().process(&mut req);
-        ctx.stats.record(&res);
+        let res = match cpu {
+            Some(c) => c.process(&mut req),
+            None => {
+                let ctx = &self.comp.ctxs[self.pick(CtxMode::Sync)?];
+                ctx.stats.sent.fetch_add(1, Ordering::Relaxed);
+                let res = ctx.lock().process(&mut req);
+                ctx.stats.record(&res);
+                res
+            }
+        };
         slot.fresh_needed = !matches!(res, Ok(o) if !o.end);
         res
     }

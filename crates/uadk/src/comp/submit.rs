@@ -45,15 +45,27 @@ impl Session {
                 dst,
             );
         }
-        let idx = match self.pick(CtxMode::Async) {
-            Ok(i) => i,
-            Err(e) => return fail(e, src, dst),
-        };
-        let job = Job {
+        let mut job = Job {
             params: self.params,
             src,
             dst,
             callback,
+        };
+        if let Some(cpu) = self.cpu() {
+            // The hardware cannot serve this session: the CPU engine runs it now, and the
+            // next poll completes it, as for a request a device failed.
+            let r = job.run_with(|req| cpu.process(req));
+            self.comp
+                .ready
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push_back((job, r));
+            self.comp.notify.signal();
+            return Ok(());
+        }
+        let idx = match self.pick(CtxMode::Async) {
+            Ok(i) => i,
+            Err(e) => return fail(e, job.src, job.dst),
         };
         let mut res = self.submit_on(idx, job);
         if let Err((e, job)) = res {

@@ -112,6 +112,8 @@ pub mod status {
     pub const CRC_ERR: u32 = 0x10;
     /// Decompression reached the end of the stream.
     pub const DECOMP_END: u32 = 0x13;
+    /// An SQE the engine does not understand (the model's code for a field out of range).
+    pub const BAD_SQE: u32 = 0x7e;
     /// An internal engine fault (the model's injected error).
     pub const ENGINE_FAULT: u32 = 0x7f;
     /// Mask of the status field.
@@ -438,18 +440,44 @@ pub const MAX_SIZE_IN_SGE: usize = 8 * 1024 * 1024;
 pub mod sgl {
     /// Address of the next SGL of the chain (0 ends it).
     pub const NEXT_DMA: usize = 0;
-    /// Entries in the whole chain (first SGL only).
+    /// Entries the whole chain can hold (first SGL: the entries of all its SGLs, as
+    /// UADK and the kernel count them; the others: their own).
     pub const ENTRY_SUM_IN_CHAIN: usize = 8;
     /// Entries with a buffer in this SGL.
     pub const ENTRY_SUM_IN_SGL: usize = 10;
     /// Entries this SGL can hold.
     pub const ENTRY_LENGTH_IN_SGL: usize = 12;
+    /// Reserved, 16 bits.
+    pub const PAD0: usize = 14;
+    /// Reserved, 32 bytes.
+    pub const PAD1: usize = 16;
+    /// The next SGL's virtual address (software's, the engine ignores it).
+    pub const NEXT_VA: usize = 48;
     /// Bytes of all buffers of this SGL.
     pub const ENTRY_SIZE_IN_SGL: usize = 56;
     /// Entry fields: buffer address.
     pub const SGE_BUFF: usize = 0;
+    /// Entry fields: reserved (`page_ctrl`), 8 bytes.
+    pub const SGE_PAGE_CTRL: usize = 8;
     /// Entry fields: buffer length.
     pub const SGE_LEN: usize = 16;
+    /// Entry fields: reserved, 4 bytes.
+    pub const SGE_PAD: usize = 20;
+    /// Entry fields: the buffer's virtual address (software's, the engine ignores it).
+    pub const SGE_VBUFF: usize = 24;
+}
+
+/// The gzip checksum word (DW31) as the engine keeps it: the CRC-32 register before its
+/// final inversion, bit-reversed. UADK turns it into the trailer's CRC with
+/// `bit_reverse(~word)` when it ends an empty stream in software (`wd_comp.c`,
+/// `append_store_block`).
+pub fn gzip_crc_to_word(crc: u32) -> u32 {
+    !crc.reverse_bits()
+}
+
+/// The CRC-32 a gzip checksum word (DW31) stands for.
+pub fn gzip_word_to_crc(word: u32) -> u32 {
+    (!word).reverse_bits()
 }
 
 #[cfg(test)]
@@ -516,6 +544,16 @@ mod tests {
             let w = doorbell(ver, 12, DbCmd::Cq, 700, 1);
             assert_eq!(decode_doorbell(ver, w), (12, 1, 700, 1));
         }
+    }
+
+    #[test]
+    fn gzip_checksum_word() {
+        // CRC-32 of "123456789" is cbf43926.
+        let w = gzip_crc_to_word(0xcbf4_3926);
+        assert_eq!(w, !0x649c_2fd3);
+        assert_eq!(gzip_word_to_crc(w), 0xcbf4_3926);
+        // The empty stream: CRC 0, word all ones.
+        assert_eq!(gzip_crc_to_word(0), u32::MAX);
     }
 
     #[test]

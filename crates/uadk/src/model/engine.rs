@@ -118,8 +118,9 @@ impl Outcome {
         }
     }
 
-    /// Compression consumed all its input; `last` when the stream is finished.
-    fn compressed(consumed: usize, produced: usize, last: bool) -> Outcome {
+    /// A request consumed `consumed` bytes and succeeded; `last` when its stream is
+    /// finished (compression finished, or a block request decompressed to the end).
+    fn done(consumed: usize, produced: usize, last: bool) -> Outcome {
         Outcome {
             consumed: consumed as u32,
             produced: produced as u32,
@@ -178,7 +179,10 @@ impl Check {
             hw_alg::ZLIB if new => Check::Adler(adler2::Adler32::new()),
             hw_alg::ZLIB => Check::Adler(adler2::Adler32::from_checksum(sum)),
             hw_alg::GZIP if new => Check::Crc(crc32fast::Hasher::new(), 0),
-            hw_alg::GZIP => Check::Crc(crc32fast::Hasher::new_with_initial(sum), isize),
+            hw_alg::GZIP => Check::Crc(
+                crc32fast::Hasher::new_with_initial(fmt::gzip_word_to_crc(sum)),
+                isize,
+            ),
             _ => Check::None,
         }
     }
@@ -198,7 +202,7 @@ impl Check {
     fn words(&self) -> (u32, u32) {
         match self {
             Check::Adler(a) => (0, a.checksum()),
-            Check::Crc(c, n) => (*n, c.clone().finalize()),
+            Check::Crc(c, n) => (*n, fmt::gzip_crc_to_word(c.clone().finalize())),
             Check::None => (0, 0),
         }
     }
@@ -365,13 +369,31 @@ mod dma {
     }
 }
 
-/// Read `len` bytes of a request's input into `out`; false when the chain is short or a
-/// page is not mapped.
+/// How a transfer between the engine and the caller's buffers ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Moved {
+    /// All of it.
+    All,
+    /// The SGL chain holds fewer bytes: the driver's mistake, a model error.
+    Short,
+    /// A page is not mapped: a translation fault, the request fails as on a device.
+    Fault,
+}
+
+fn moved(whole: bool, ok: bool) -> Moved {
+    match (ok, whole) {
+        (false, _) => Moved::Fault,
+        (true, false) => Moved::Short,
+        (true, true) => Moved::All,
+    }
+}
+
+/// Read `len` bytes of a request's input into `out`.
 ///
 /// # Safety
 /// An SGL's chain must be valid (the SVA contract); the buffers it names are reached
 /// through [`dma`].
-unsafe fn gather(addr: u64, len: usize, sgl: bool, skip: usize, out: &mut Vec<u8>) -> bool {
+unsafe fn gather(addr: u64, len: usize, sgl: bool, skip: usize, out: &mut Vec<u8>) -> Moved {
     out.clear();
     let mut ok = true;
     // SAFETY: the caller's contract covers the chain; the pieces go through dma.
@@ -380,15 +402,14 @@ unsafe fn gather(addr: u64, len: usize, sgl: bool, skip: usize, out: &mut Vec<u8
             ok = ok && dma::read(p, n, out);
         })
     };
-    whole && ok
+    moved(whole, ok)
 }
 
-/// Write `data` into a request's output; false when the chain is short or a page is not
-/// mapped.
+/// Write `data` into a request's output.
 ///
 /// # Safety
 /// As for [`gather`].
-unsafe fn scatter(addr: u64, data: &[u8], sgl: bool, skip: usize) -> bool {
+unsafe fn scatter(addr: u64, data: &[u8], sgl: bool, skip: usize) -> Moved {
     let mut at = 0;
     let mut ok = true;
     // SAFETY: the caller's contract covers the chain; the pieces, which add up to at most
@@ -399,7 +420,7 @@ unsafe fn scatter(addr: u64, data: &[u8], sgl: bool, skip: usize) -> bool {
             at += n;
         })
     };
-    whole && ok
+    moved(whole, ok)
 }
 
 impl Engine {
@@ -414,16 +435,18 @@ impl Engine {
         }
     }
 
-    /// Execute one SQE in place.
+    /// Execute one SQE in place (one that [`check`](super::check) accepted). Returns a
+    /// model error when the SQE could not be executed for a reason of the driver's making
+    /// (an SGL chain too short for the output, a stream the engine never started); the
+    /// SQE then carries [`status::BAD_SQE`].
     ///
     /// # Safety
     /// The SQE's addresses must be valid as the SVA contract says: input readable, output
     /// writable, for the lengths the SQE gives, until the CQE is posted.
-    pub unsafe fn execute(&mut self, sqe: &mut ZipSqe, qc_type: u16) {
+    pub unsafe fn execute(&mut self, sqe: &mut ZipSqe, qc_type: u16) -> Option<String> {
         if let Some((v, price)) = lz77::Variant::of_hw_alg(sqe.alg()) {
             // SAFETY: the caller's contract.
-            unsafe { self.lz77(sqe, qc_type, v, price) };
-            return;
+            return unsafe { self.lz77(sqe, qc_type, v, price) };
         }
         let in_len = sqe.w[dw::INPUT_DATA_LENGTH] as usize;
         let out_len = sqe.w[dw::DEST_AVAIL_OUT] as usize;
@@ -434,12 +457,14 @@ impl Engine {
         let mut check = Check::start(alg, new || !sqe.stateful(), sqe);
         let mut input = std::mem::take(&mut self.input);
         let mut output = std::mem::take(&mut self.output);
+        let mut note = None;
         // SAFETY: the caller's contract.
-        let outcome = if in_len > fmt::HZ_MAX_SIZE
-            || out_len > fmt::HZ_MAX_SIZE
-            || !unsafe { gather(sqe.src(), in_len, sgl, src_skip as usize, &mut input) }
-        {
+        let got = unsafe { gather(sqe.src(), in_len, sgl, src_skip as usize, &mut input) };
+        let outcome = if got == Moved::Fault {
             Outcome::fail(status::ENGINE_FAULT)
+        } else if in_len > fmt::HZ_MAX_SIZE || out_len > fmt::HZ_MAX_SIZE || got == Moved::Short {
+            note = Some("the input does not fit its buffers".to_string());
+            Outcome::fail(status::BAD_SQE)
         } else {
             output.clear();
             let flush = sqe.flush();
@@ -461,22 +486,37 @@ impl Engine {
                     match lz4_flex::block::compress_into(&input, &mut output) {
                         Ok(n) => {
                             output.truncate(n);
-                            Outcome::compressed(input.len(), n, true)
+                            Outcome::done(input.len(), n, true)
                         }
                         Err(_) => Outcome::fail(status::ENGINE_FAULT),
                     }
                 }
-                _ => Outcome::fail(status::ENGINE_FAULT),
+                _ => {
+                    note = Some(format!("request type {alg:#x} on queue type {qc_type}"));
+                    Outcome::fail(status::BAD_SQE)
+                }
             }
         };
         let mut outcome = outcome;
+        if outcome.status == status::BAD_SQE && note.is_none() {
+            note = Some("a stream continued that the engine never started".to_string());
+        }
         if outcome.status == status::OK || outcome.status == status::DECOMP_END {
             if output.len() > out_len {
                 outcome = Outcome::fail(status::DSTLEN_OUT);
-            } else if !unsafe { scatter(sqe.dst(), &output, sgl, dst_skip as usize) } {
-                outcome = Outcome::fail(status::ENGINE_FAULT);
             } else {
-                outcome.produced = output.len() as u32;
+                // SAFETY: the caller's contract.
+                match unsafe { scatter(sqe.dst(), &output, sgl, dst_skip as usize) } {
+                    Moved::All => outcome.produced = output.len() as u32,
+                    Moved::Fault => outcome = Outcome::fail(status::ENGINE_FAULT),
+                    Moved::Short => {
+                        note = Some(format!(
+                            "{} bytes of output do not fit the destination SGL chain",
+                            output.len()
+                        ));
+                        outcome = Outcome::fail(status::BAD_SQE);
+                    }
+                }
             }
         }
         let (isize, sum) = check.words();
@@ -493,6 +533,7 @@ impl Engine {
         sqe.w[dw::CHECKSUM] = sum;
         self.input = input;
         self.output = output;
+        note
     }
 
     fn deflate_block(
@@ -523,7 +564,7 @@ impl Engine {
         }
         output.extend_from_slice(&check.trailer());
         let _ = alg;
-        Outcome::compressed(input.len(), output.len(), true)
+        Outcome::done(input.len(), output.len(), true)
     }
 
     fn inflate_block(
@@ -555,7 +596,14 @@ impl Engine {
                 if rest[..tl] != check.trailer()[..] {
                     return Outcome::fail(status::CRC_ERR);
                 }
-                Outcome::ended(consumed + tl, output.len())
+                // A block request reports plain success: the kernel's hisi_zip acomp
+                // driver takes only 0 (and 0x0d) from stateless requests, and UADK turns
+                // 0x13 into WD_STREAM_END, which its block callers count as a failure.
+                Outcome::done(consumed + tl, output.len(), true)
+            }
+            Ok(_) if output.len() >= out_len => {
+                // A block request cannot be resumed: no room is an error, as compression's.
+                Outcome::fail(status::DSTLEN_OUT)
             }
             Ok(_) => {
                 check.update(output);
@@ -599,7 +647,7 @@ fn deflate_stream(
         }
         let Some(StreamEngine::Comp { c, .. }) = m.get_mut(addr) else {
             // A continuation of a stream this engine never started.
-            return Outcome::fail(status::ENGINE_FAULT);
+            return Outcome::fail(status::BAD_SQE);
         };
         check.update(input);
         let start_in = c.total_in();
@@ -634,7 +682,7 @@ fn deflate_stream(
             output.extend_from_slice(&check.trailer());
         }
         let _ = alg;
-        Outcome::compressed(input.len(), output.len(), finished)
+        Outcome::done(input.len(), output.len(), finished)
     })
 }
 
@@ -685,7 +733,7 @@ fn inflate_stream(
             ended,
         }) = m.get_mut(addr)
         else {
-            return Outcome::fail(status::ENGINE_FAULT);
+            return Outcome::fail(status::BAD_SQE);
         };
         if *ended {
             return Outcome::ended(0, 0);
@@ -796,7 +844,13 @@ impl Engine {
     ///
     /// # Safety
     /// As [`Engine::execute`].
-    unsafe fn lz77(&mut self, sqe: &mut ZipSqe, qc_type: u16, v: lz77::Variant, price: bool) {
+    unsafe fn lz77(
+        &mut self,
+        sqe: &mut ZipSqe,
+        qc_type: u16,
+        v: lz77::Variant,
+        price: bool,
+    ) -> Option<String> {
         let in_len = sqe.w[dw::INPUT_DATA_LENGTH] as usize;
         let seq_space = sqe.w[dw::DEST_AVAIL_OUT] as usize;
         let (lit_addr, lits_size) = sqe.literals();
@@ -815,19 +869,27 @@ impl Engine {
         if qc_type != 0 || in_len > fmt::HZ_MAX_SIZE || seq_space > fmt::HZ_MAX_SIZE {
             fail(sqe, status::ENGINE_FAULT);
             self.input = input;
-            return;
+            return None;
         }
         // SAFETY: the caller's contract.
-        if !unsafe { gather(sqe.src(), in_len, sgl, 0, &mut input) } {
-            fail(sqe, status::ENGINE_FAULT);
-            self.input = input;
-            return;
+        match unsafe { gather(sqe.src(), in_len, sgl, 0, &mut input) } {
+            Moved::All => {}
+            Moved::Fault => {
+                fail(sqe, status::ENGINE_FAULT);
+                self.input = input;
+                return None;
+            }
+            Moved::Short => {
+                fail(sqe, status::BAD_SQE);
+                self.input = input;
+                return Some("the input does not fit its SGL chain".to_string());
+            }
         }
         let ctx = (stateful && sqe.ctx_addr() != 0).then(|| Lz77Ctx(sqe.ctx_addr()));
         if stateful && ctx.is_none() {
             fail(sqe, status::ENGINE_FAULT);
             self.input = input;
-            return;
+            return None;
         }
         let reps = match &ctx {
             // SAFETY: the caller's contract.
@@ -836,7 +898,7 @@ impl Engine {
                 None => {
                     fail(sqe, status::ENGINE_FAULT);
                     self.input = input;
-                    return;
+                    return None;
                 }
             },
             _ => {
@@ -851,7 +913,7 @@ impl Engine {
         let Some(finder) = st.finder.as_mut() else {
             fail(sqe, status::ENGINE_FAULT);
             self.input = input;
-            return;
+            return None;
         };
         st.found.clear();
         let tail = finder.find(history, &input, bits, price, &mut st.found);
@@ -879,20 +941,30 @@ impl Engine {
             Err(lz77::Full) => {
                 fail(sqe, status::DSTLEN_OUT);
                 self.input = input;
-                return;
+                return None;
             }
         };
         let used = w.seq_num as usize * lz77::SEQ_SIZE + v.tail_size();
         // SAFETY: the caller's contract: both areas are writable for the sizes the SQE gives,
         // and the writer kept within them.
         let wrote = unsafe {
-            scatter(lit_addr, &st.lits[..w.lit_num as usize], sgl, 0)
-                && scatter(sqe.dst(), &st.seqs[..used], sgl, 0)
+            match scatter(lit_addr, &st.lits[..w.lit_num as usize], sgl, 0) {
+                Moved::All => scatter(sqe.dst(), &st.seqs[..used], sgl, 0),
+                other => other,
+            }
         };
-        if !wrote {
-            fail(sqe, status::ENGINE_FAULT);
-            self.input = input;
-            return;
+        match wrote {
+            Moved::All => {}
+            Moved::Fault => {
+                fail(sqe, status::ENGINE_FAULT);
+                self.input = input;
+                return None;
+            }
+            Moved::Short => {
+                fail(sqe, status::BAD_SQE);
+                self.input = input;
+                return Some("the lz77 output does not fit its SGL chains".to_string());
+            }
         }
         if let Some(c) = ctx {
             st.history.extend_from_slice(&input[..w.consumed]);
@@ -900,7 +972,7 @@ impl Engine {
             if !unsafe { c.store(w.reps, &st.history) } {
                 fail(sqe, status::ENGINE_FAULT);
                 self.input = input;
-                return;
+                return None;
             }
         }
         sqe.w[dw::CONSUMED] = w.consumed as u32;
@@ -912,6 +984,7 @@ impl Engine {
             lz77::Variant::Only => 0,
         };
         self.input = input;
+        None
     }
 }
 

@@ -12,7 +12,13 @@
 //! Faults can be injected per device ([`ModelDevice::inject`]): an error status, a
 //! completion that never comes, a corrupted tag, a stalled engine (the queue fills), and
 //! the device going away.
+//!
+//! The engine is as strict as hardware: an SQE field it does not understand, a malformed
+//! SGL chain or a doorbell that makes no sense is a model error ([`check`]), counted in
+//! [`DeviceStats::rejected`] and logged, and such a request completes with
+//! [`BAD_SQE`](fmt::status::BAD_SQE).
 
+pub mod check;
 mod engine;
 
 use crate::error::{Error, Result};
@@ -150,10 +156,15 @@ pub struct DeviceStats {
     pub executed: AtomicU64,
     /// Errors, lost completions and bad tags injected.
     pub injected: AtomicU64,
+    /// Model errors: SQEs, SGLs and doorbells the engine does not understand.
+    pub rejected: AtomicU64,
     /// Nanoseconds the device's engines spent executing SQEs, per queue op type
     /// (0 compression, 1 decompression): what `dev_usage` is made from.
     pub busy_ns: [AtomicU64; 2],
 }
+
+/// Model errors logged on stderr per device; later ones are only counted.
+const LOGGED_ERRORS: u64 = 16;
 
 /// How often the model rewrites each device's `dev_usage`.
 pub const USAGE_PERIOD: Duration = Duration::from_millis(200);
@@ -170,6 +181,7 @@ pub struct ModelDevice {
     removed: AtomicBool,
     faults: Mutex<Vec<(Fault, u32)>>,
     queues: Mutex<Vec<Weak<Shared>>>,
+    last_error: Mutex<Option<String>>,
     /// Counters.
     pub stats: DeviceStats,
 }
@@ -241,6 +253,26 @@ impl ModelDevice {
         }
     }
 
+    /// Count and log a model error: something a driver did that the hardware would not
+    /// understand.
+    pub fn model_error(&self, what: &str) {
+        let n = self.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        if n < LOGGED_ERRORS {
+            eprintln!("uadk-model: {}: {what}", self.name);
+        } else if n == LOGGED_ERRORS {
+            eprintln!("uadk-model: {}: more model errors, counted only", self.name);
+        }
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(what.to_string());
+    }
+
+    /// The last model error, if any.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// True after [`Fault::Remove`].
     pub fn removed(&self) -> bool {
         self.removed.load(Ordering::SeqCst)
@@ -308,10 +340,34 @@ pub fn installed() -> Option<Arc<Model>> {
     MODEL.get().cloned()
 }
 
+/// Name of the function the preload library (`crates/uadk-model-preload`) exports: it
+/// answers nonzero once it serves modelled devices at the kernel's paths.
+pub const PRELOAD_SYMBOL: &str = "uadk_model_preload_active";
+
+/// True when the preload library serves the model in this process: `/sys/class/uacce`
+/// and `/dev/hisi_zip-N` are then its devices, reached as kernel devices.
+pub fn preload_active() -> bool {
+    let Ok(name) = std::ffi::CString::new(PRELOAD_SYMBOL) else {
+        return false;
+    };
+    // SAFETY: dlsym with a NUL-terminated name; RTLD_DEFAULT searches the process.
+    let f = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
+    if f.is_null() {
+        return false;
+    }
+    // SAFETY: the preload library defines this symbol as `extern "C" fn() -> c_int`.
+    let f: extern "C" fn() -> libc::c_int = unsafe { std::mem::transmute(f) };
+    f() != 0
+}
+
 /// Install the model from [`MODEL_ENV`] if it is set and no model is installed yet.
+/// Under the preload library nothing is installed: its devices are the kernel's paths.
 pub fn install_from_env() -> Result<Option<Arc<Model>>> {
     if let Some(m) = installed() {
         return Ok(Some(m));
+    }
+    if preload_active() {
+        return Ok(None);
     }
     let m = match std::env::var(MODEL_ENV) {
         Ok(s) if !s.trim().is_empty() => install(&parse_spec(&s)?)?,
@@ -379,6 +435,7 @@ pub fn install(groups: &[DeviceGroup]) -> Result<Arc<Model>> {
                 removed: AtomicBool::new(false),
                 faults: Mutex::new(Vec::new()),
                 queues: Mutex::new(Vec::new()),
+                last_error: Mutex::new(None),
                 stats: DeviceStats::default(),
             }));
         }
@@ -489,6 +546,10 @@ struct EngineState {
     stop: bool,
     disabled: bool,
     stall_until: Option<std::time::Instant>,
+    /// Completion interrupts masked: the last CQ doorbell had priority 0. The QM starts
+    /// a queue with them enabled; a CQ doorbell with priority 1 enables them again (the
+    /// kernel's own poll loop rings 0 while it drains and 1 when done).
+    irq_masked: bool,
 }
 
 /// What the queue's engine thread and its driver share.
@@ -515,6 +576,12 @@ impl Shared {
     }
 
     fn raise_irq(&self) {
+        {
+            let st = self.lock();
+            if st.irq_masked && !st.disabled {
+                return;
+            }
+        }
         let irq = self.irq.lock().unwrap_or_else(|e| e.into_inner()).clone();
         if let Some(f) = irq {
             f();
@@ -599,20 +666,33 @@ impl Shared {
             // SAFETY: the driver wrote this SQE before ringing the doorbell that moved
             // the tail past it, and does not touch it until its CQE arrives.
             let mut sqe = unsafe { p.read_volatile() };
-            match fault {
-                Some(Fault::ErrorStatus) => {
-                    sqe.w[fmt::dw::STATUS] = fmt::status::ENGINE_FAULT;
-                    sqe.w[fmt::dw::CONSUMED] = 0;
-                    sqe.w[fmt::dw::PRODUCED] = 0;
+            let qc_type = self.qc_type.load(Ordering::Relaxed);
+            // SAFETY: the SVA contract: the SGLs an SQE names are valid until its CQE.
+            let verdict = check::sqe(&sqe, self.dev.hw_ver, qc_type)
+                .and_then(|()| unsafe { check::buffers(&sqe) });
+            let fail = |sqe: &mut ZipSqe, st: u32| {
+                sqe.w[fmt::dw::STATUS] = st;
+                sqe.w[fmt::dw::CONSUMED] = 0;
+                sqe.w[fmt::dw::PRODUCED] = 0;
+            };
+            match (verdict, fault) {
+                (Err(why), _) => {
+                    self.dev
+                        .model_error(&format!("queue {}: SQE rejected: {why}", self.sqn));
+                    fail(&mut sqe, fmt::status::BAD_SQE);
                 }
-                _ => {
-                    let qc = self.qc_type.load(Ordering::Relaxed);
+                (Ok(()), Some(Fault::ErrorStatus)) => fail(&mut sqe, fmt::status::ENGINE_FAULT),
+                (Ok(()), _) => {
                     let t0 = std::time::Instant::now();
                     // SAFETY: the SVA contract: the driver keeps the SQE's buffers valid
                     // until the completion.
-                    unsafe { eng.execute(&mut sqe, qc) };
+                    if let Some(why) = unsafe { eng.execute(&mut sqe, qc_type) } {
+                        self.dev
+                            .model_error(&format!("queue {}: SQE failed: {why}", self.sqn));
+                    }
                     let busy = t0.elapsed().as_nanos() as u64;
-                    self.dev.stats.busy_ns[usize::from(qc & 1)].fetch_add(busy, Ordering::Relaxed);
+                    self.dev.stats.busy_ns[usize::from(qc_type & 1)]
+                        .fetch_add(busy, Ordering::Relaxed);
                 }
             }
             if fault == Some(Fault::BadTag) {
@@ -751,10 +831,17 @@ impl QueueOps for ModelQueue {
 
     fn wait(&self, timeout: Duration) -> Result<bool> {
         let st = self.shared.lock();
+        if st.cq_pending > 0 || st.disabled {
+            return Ok(true);
+        }
+        // Woken by a completion only while interrupts are enabled, as poll() on a real
+        // queue; at the deadline the queue is looked at once more.
         let (st, _) = self
             .shared
             .done
-            .wait_timeout_while(st, timeout, |s| s.cq_pending == 0 && !s.disabled)
+            .wait_timeout_while(st, timeout, |s| {
+                !s.disabled && (s.irq_masked || s.cq_pending == 0)
+            })
             .unwrap_or_else(|e| e.into_inner());
         Ok(st.cq_pending > 0 || st.disabled)
     }
@@ -765,33 +852,96 @@ impl QueueOps for ModelQueue {
     }
 
     fn doorbell_rung(&self) {
-        let sh = &self.shared;
-        let off = fmt::doorbell_offset(sh.dev.hw_ver);
+        let off = fmt::doorbell_offset(self.shared.dev.hw_ver);
         // SAFETY: the doorbell word inside the MMIO region, just written by the driver
         // on this thread; the bus latches it here, as hardware latches each write.
-        let word = unsafe { (sh.mmio.ptr.add(off) as *const u64).read_volatile() };
-        let (sqn, cmd, index, _prio) = fmt::decode_doorbell(sh.dev.hw_ver, word);
+        let word = unsafe { (self.shared.mmio.ptr.add(off) as *const u64).read_volatile() };
+        self.doorbell(word);
+    }
+
+    fn mmio_store(&self, offset: usize, value: u64, size: u8) -> bool {
+        let sh = &self.shared;
+        let len = sh.mmio.layout.size();
+        if offset + size as usize > len || ![1, 2, 4, 8].contains(&size) {
+            sh.dev.model_error(&format!(
+                "queue {}: MMIO store of {size} bytes at {offset:#x}",
+                sh.sqn
+            ));
+            return true;
+        }
+        // SAFETY: inside the MMIO region (checked above).
+        unsafe {
+            let p = sh.mmio.ptr.add(offset);
+            match size {
+                1 => p.write_volatile(value as u8),
+                2 => (p as *mut u16).write_unaligned(value as u16),
+                4 => (p as *mut u32).write_unaligned(value as u32),
+                _ => (p as *mut u64).write_unaligned(value),
+            }
+        }
+        if offset == fmt::doorbell_offset(sh.dev.hw_ver) && size == 8 {
+            self.doorbell(value);
+        } else {
+            sh.dev.model_error(&format!(
+                "queue {}: MMIO store of {size} bytes at {offset:#x} (only the doorbell is written)",
+                sh.sqn
+            ));
+        }
+        true
+    }
+}
+
+impl ModelQueue {
+    /// One doorbell write, as the bus delivers it.
+    fn doorbell(&self, word: u64) {
+        let sh = &self.shared;
+        let (sqn, cmd, index, prio) = fmt::decode_doorbell(sh.dev.hw_ver, word);
         let want_sqn = if sh.dev.hw_ver == 1 {
             sh.sqn
         } else {
             sh.sqn & 0x3ff
         };
-        if sqn != want_sqn || index >= MODEL_DEPTH {
-            return;
+        let bad = |what: String| {
+            sh.dev
+                .model_error(&format!("queue {}: doorbell {word:#018x}: {what}", sh.sqn))
+        };
+        if sqn != want_sqn {
+            return bad(format!("names queue {sqn}"));
+        }
+        if index >= MODEL_DEPTH {
+            return bad(format!("index {index} past the ring of {MODEL_DEPTH}"));
         }
         let mut st = sh.lock();
-        match cmd {
-            0 => {
+        match (cmd, prio) {
+            (0, 0) => {
                 st.sq_tail = index;
                 drop(st);
                 sh.kick.notify_all();
             }
-            1 => {
+            (1, 0 | 1) => {
                 let moved = (index + MODEL_DEPTH - st.cq_head) % MODEL_DEPTH;
+                if moved as u32 > st.cq_pending {
+                    drop(st);
+                    return bad(format!(
+                        "acknowledges {moved} completions, {} posted",
+                        sh.lock().cq_pending
+                    ));
+                }
                 st.cq_head = index;
-                st.cq_pending = st.cq_pending.saturating_sub(moved as u32);
+                st.cq_pending -= moved as u32;
+                st.irq_masked = prio == 0;
+                let wake = prio == 1 && st.cq_pending > 0;
+                drop(st);
+                if wake {
+                    // Enabling the interrupt with completions waiting raises it.
+                    sh.done.notify_all();
+                    sh.raise_irq();
+                }
             }
-            _ => {}
+            _ => {
+                drop(st);
+                bad(format!("command {cmd} with priority {prio}"))
+            }
         }
     }
 }

@@ -273,6 +273,14 @@ pub trait QueueOps: Send + Sync {
     /// Called after a doorbell write: real hardware sees the MMIO write itself, the
     /// model needs a wake-up.
     fn doorbell_rung(&self) {}
+    /// A store of `size` bytes of `value` at `offset` in the MMIO region, made by a
+    /// program the backing does not run itself (the preload library traps them); the
+    /// value is taken as given, as a bus delivers each write, not read back from the
+    /// region, which another thread's store may have overwritten meanwhile. False when
+    /// the backing takes no such stores.
+    fn mmio_store(&self, _offset: usize, _value: u64, _size: u8) -> bool {
+        false
+    }
     /// Run `f` on every completion interrupt; false when the backing cannot (the caller
     /// then polls).
     fn set_interrupt(&self, _f: Option<Interrupt>) -> bool {
@@ -395,6 +403,11 @@ impl Queue {
     /// Tell the backing that a doorbell was written.
     pub fn doorbell_rung(&self) {
         self.ops.doorbell_rung()
+    }
+
+    /// Hand the backing a store into the MMIO region (see [`QueueOps::mmio_store`]).
+    pub fn mmio_store(&self, offset: usize, value: u64, size: u8) -> bool {
+        self.ops.mmio_store(offset, value, size)
     }
 }
 

@@ -116,7 +116,7 @@ pub fn stream_all(
 }
 
 pub const DEFLATE_ALGS: [Alg; 3] = [Alg::Deflate, Alg::Zlib, Alg::Gzip];
-pub const CPU_ALGS: [Alg; 4] = [Alg::Deflate, Alg::Zlib, Alg::Gzip, Alg::Lz4];
+pub const CPU_ALGS: [Alg; 5] = [Alg::Deflate, Alg::Zlib, Alg::Gzip, Alg::Lz4, Alg::Zstd];
 
 /// Run a command with `input` on stdin; return stdout, panicking with stderr on failure.
 pub fn pipe(cmd: &str, args: &[&str], input: &[u8]) -> Vec<u8> {

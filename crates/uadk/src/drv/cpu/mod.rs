@@ -8,7 +8,8 @@
 //! - block decompression: libdeflate (fastest whole-buffer inflate);
 //! - lz4: lz4_flex, the LZ4 block format;
 //! - lz77_zstd and lz77_only: zstd's match finders writing the ZIP engine's layout
-//!   (`lz77.rs`, `hw::lz77`).
+//!   (`lz77.rs`, `hw::lz77`);
+//! - zstd: libzstd (`zstd.rs`), blocks and streams.
 //!
 //! All codec state lives in the context and is reused: no heap allocation per request once
 //! a context has seen each kind of request once.
@@ -16,6 +17,7 @@
 pub mod isal;
 mod ld;
 mod lz77;
+mod zstd;
 
 use super::{CtxSpec, Driver, DriverCtx, Dst, Job, Notify, ReqKind, Request, Src, StreamState};
 use crate::error::{Error, Result};
@@ -44,13 +46,14 @@ impl CpuDriver {
     }
 }
 
-const CPU_ALGS: [Alg; 6] = [
+const CPU_ALGS: [Alg; 7] = [
     Alg::Deflate,
     Alg::Zlib,
     Alg::Gzip,
     Alg::Lz4,
     Alg::Lz77Zstd,
     Alg::Lz77Only,
+    Alg::Zstd,
 ];
 
 impl Driver for CpuDriver {
@@ -106,7 +109,7 @@ impl Driver for CpuDriver {
 
     fn new_stream(&self, params: &ReqParams) -> Result<StreamState> {
         self.check(params, ReqKind::Stream)?;
-        Ok(StreamState(Box::new(CpuStream::new(params))))
+        Ok(StreamState(Box::new(CpuStream::new(params)?)))
     }
 
     fn reset_stream(&self, params: &ReqParams, state: &mut StreamState) -> Result<()> {
@@ -267,6 +270,7 @@ struct Codecs {
     ld_comp: [Option<libdeflater::Compressor>; 13],
     ld_decomp: Option<ld::LdInflate>,
     zlib: Option<(ReqParams, Compress)>,
+    zstd: zstd::ZstdBlock,
 }
 
 impl Engine {
@@ -379,6 +383,7 @@ impl Codecs {
                 }
                 Err(e) => Err(Error::CorruptData(format!("lz4: {e}"))),
             },
+            (_, Alg::Zstd) => self.zstd.block(p, input, out),
             (OpType::Compress, alg) if alg.is_deflate_family() => {
                 let n = self.deflate(p, input, out)?;
                 Ok((n, input.len()))
@@ -525,14 +530,18 @@ pub(crate) enum CpuStream {
     Decomp(Alg, Decompress),
     /// lz77_zstd / lz77_only: history and repeat offsets.
     Lz77(Box<lz77::Lz77Stream>),
+    Zstd(Box<zstd::ZstdStream>),
 }
 
 impl CpuStream {
-    fn new(p: &ReqParams) -> CpuStream {
+    fn new(p: &ReqParams) -> Result<CpuStream> {
         if lz77::variant(p.alg).is_some() {
-            return CpuStream::Lz77(Box::default());
+            return Ok(CpuStream::Lz77(Box::default()));
         }
-        match p.op {
+        if p.alg == Alg::Zstd {
+            return Ok(CpuStream::Zstd(Box::new(zstd::ZstdStream::new(p)?)));
+        }
+        Ok(match p.op {
             OpType::Compress if p.level.get() == 1 => {
                 let (w, bits) = (wrapper(p.alg), p.window.bits() as u32);
                 let mut isal = Box::new(IsalDeflate::new(1));
@@ -543,7 +552,7 @@ impl CpuStream {
             }
             OpType::Compress => CpuStream::Comp(new_compress(p)),
             OpType::Decompress => CpuStream::Decomp(p.alg, new_decompress(p.alg)),
-        }
+        })
     }
 
     /// Start a new stream, reusing the codec state where the codec allows it.
@@ -556,11 +565,13 @@ impl CpuStream {
             CpuStream::Decomp(Alg::Gzip, d) => *d = new_decompress(Alg::Gzip),
             CpuStream::Decomp(alg, d) => d.reset(*alg == Alg::Zlib),
             CpuStream::Lz77(st) => st.reset(),
+            CpuStream::Zstd(z) => z.reset(),
         }
     }
 
     fn run(&mut self, input: &[u8], out: &mut [u8], last: bool, sync: bool) -> Result<Output> {
         match self {
+            CpuStream::Zstd(z) => z.run(input, out, last, sync),
             CpuStream::Lz77(_) => Err(Error::InvalidParam("lz77 stream state".into())),
             CpuStream::Isal(c, ..) => {
                 let (consumed, produced, end) = c

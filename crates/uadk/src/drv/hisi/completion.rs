@@ -44,7 +44,10 @@ pub(super) fn finish_block(p: &Prepared, done: &ZipSqe, op: OpType) -> Result<Ou
             lz77: None,
         }),
         OpType::Decompress => {
-            if done.status() == status::DECOMP_END && done.last_block() {
+            // A block request that reached the end reports success with the last-block
+            // flag: status 0, as the kernel's hisi_zip driver expects of stateless
+            // requests; 0x13 (a stream's end) is taken too.
+            if done.last_block() && matches!(done.status(), status::OK | status::DECOMP_END) {
                 Ok(Output {
                     consumed: consumed + p.hdr_in,
                     produced,

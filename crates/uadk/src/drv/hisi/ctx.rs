@@ -3,11 +3,11 @@
 
 use super::completion::finish_block;
 use super::qm::Qp;
-use super::sqe::{prepare_block, Prepared, Scratch};
+use super::sqe::{empty_stream, is_empty_compression, prepare_block, Prepared, Scratch};
 use crate::drv::{CtxSpec, DriverCtx, Job, Notify, Request};
 use crate::error::{Error, Result};
 use crate::hw::zip::ZipSqe;
-use crate::req::Output;
+use crate::req::{Alg, Output};
 use crate::wd::CtxMode;
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -38,10 +38,16 @@ pub(super) struct HisiCtx {
 }
 
 impl HisiCtx {
-    pub(super) fn new(qp: Qp, spec: CtxSpec, notify: Arc<Notify>, timeout: Duration) -> HisiCtx {
+    pub(super) fn new(
+        mut qp: Qp,
+        spec: CtxSpec,
+        notify: Arc<Notify>,
+        timeout: Duration,
+    ) -> HisiCtx {
         if spec.mode == CtxMode::Async {
             let n = notify.clone();
-            qp.set_interrupt(Some(Arc::new(move || n.signal())));
+            // The poller sleeps until this interrupt: keep it enabled.
+            qp.keep_interrupts(qp.set_interrupt(Some(Arc::new(move || n.signal()))));
         }
         let depth = qp.depth() as usize;
         HisiCtx {
@@ -130,12 +136,34 @@ impl HisiCtx {
             } else {
                 let _ = self
                     .qp
-                    .wait((deadline - now).min(Duration::from_millis(50)));
+                    .arm_and_wait((deadline - now).min(Duration::from_millis(50)));
             }
         }
     }
 
+    /// Refuse, before anything is sent, an algorithm this queue's device does not list
+    /// (lz4 on a QM v2 device, in a framework set up without an algorithm): UADK's driver
+    /// refuses it too (`fill_zip_comp_sqe`). As a device limit, the framework runs the
+    /// request on another context or the CPU engine.
+    pub(super) fn serves(&self, alg: Alg) -> Result<()> {
+        let dev = self.qp.device();
+        if dev.supports(alg.name()) {
+            Ok(())
+        } else {
+            Err(Error::Hardware(format!(
+                "{} ({}) does not serve {}",
+                dev.name,
+                dev.api,
+                alg.name()
+            )))
+        }
+    }
+
     pub(super) fn block(&mut self, req: &mut Request<'_, '_>) -> Result<Output> {
+        self.serves(req.params.alg)?;
+        if is_empty_compression(&req.params, &req.src) {
+            return empty_stream(&req.params, &mut req.dst);
+        }
         let tag = self.next_tag();
         let prep = prepare_block(
             self.qp.hw_ver(),
@@ -208,6 +236,9 @@ impl DriverCtx for HisiCtx {
             self.notify.signal();
             return Err((e, job));
         }
+        if let Err(e) = self.serves(job.params.alg) {
+            return Err((e, job));
+        }
         let tag = self.next_tag();
         let mut bufs = self.spare.pop().unwrap_or_default();
         let hw_ver = self.qp.hw_ver();
@@ -215,6 +246,13 @@ impl DriverCtx for HisiCtx {
         let prep = {
             let src = job.src.src();
             let mut dst = job.dst.dst();
+            if is_empty_compression(&params, &src) {
+                let res = empty_stream(&params, &mut dst);
+                self.spare.push(bufs);
+                self.done.push_back((job, res));
+                self.notify.signal();
+                return Ok(());
+            }
             prepare_block(hw_ver, &params, &src, &mut dst, &mut bufs, tag)
         };
         let prep = match prep {

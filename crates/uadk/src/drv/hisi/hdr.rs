@@ -37,6 +37,35 @@ pub fn write_header(alg: Alg, window: WindowSize, out: &mut [u8; 10]) -> usize {
     }
 }
 
+/// The final empty stored block a stream is ended with when no input is left for the
+/// engine (UADK's `append_store_block` writes the same five bytes).
+pub const EMPTY_FINAL_BLOCK: [u8; 5] = [0x01, 0x00, 0x00, 0xff, 0xff];
+
+/// The trailer of a stream of `alg` after the input the engine saw: its checksum word
+/// (DW31) and ISIZE (DW30) from the last completion, or the values of no input at all
+/// when `fresh`. Returns the bytes and how many of them are used.
+pub fn trailer(alg: Alg, word: u32, isize: u32, fresh: bool) -> ([u8; 8], usize) {
+    let mut t = [0u8; 8];
+    match alg {
+        Alg::Zlib => {
+            let adler = if fresh { 1 } else { word };
+            t[..4].copy_from_slice(&adler.to_be_bytes());
+            (t, 4)
+        }
+        Alg::Gzip => {
+            let crc = if fresh {
+                0
+            } else {
+                crate::hw::zip::gzip_word_to_crc(word)
+            };
+            t[..4].copy_from_slice(&crc.to_le_bytes());
+            t[4..].copy_from_slice(&(if fresh { 0 } else { isize }).to_le_bytes());
+            (t, 8)
+        }
+        _ => (t, 0),
+    }
+}
+
 /// What parsing a header found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Header {

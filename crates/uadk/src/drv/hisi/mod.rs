@@ -75,6 +75,8 @@ pub(super) fn hw_alg_of(a: Alg) -> u32 {
         Alg::Lz4 => hw_alg::LZ4,
         Alg::Lz77Zstd => hw_alg::LZ77_ZSTD,
         Alg::Lz77Only => hw_alg::LZ77_ONLY,
+        // The engine's share of zstd is its LZ77 stage; `check` refuses whole frames.
+        Alg::Zstd => hw_alg::LZ77_ZSTD,
     }
 }
 
@@ -161,6 +163,11 @@ impl Driver for HisiZipDriver {
                     params.alg.name()
                 )))
             }
+            Alg::Zstd => {
+                return Err(unsupported(
+                    "zstd frames (the framework runs zstd sessions on the CPU engine)",
+                ))
+            }
             Alg::Lz4 if params.op == OpType::Decompress => {
                 return Err(unsupported(
                     "lz4 decompression (the engine only compresses lz4)",
@@ -176,16 +183,21 @@ impl Driver for HisiZipDriver {
     }
 
     fn alloc_ctx(&self, spec: CtxSpec, notify: Arc<Notify>) -> Result<Box<dyn DriverCtx>> {
-        let local: Vec<&UacceDevice> = self
+        // Only devices that list the framework's algorithm, as UADK's
+        // wd_get_accel_list(alg): an lz4 context on a device without lz4 (QM v2) would
+        // send requests its engine refuses.
+        let alg = *self.alg.lock().unwrap_or_else(|e| e.into_inner());
+        let serving: Vec<&UacceDevice> = self
             .devices
             .iter()
+            .filter(|d| alg.is_none_or(|a| d.supports(a.name())))
+            .collect();
+        let local: Vec<&UacceDevice> = serving
+            .iter()
+            .copied()
             .filter(|d| d.node == spec.node)
             .collect();
-        let pool: Vec<&UacceDevice> = if local.is_empty() {
-            self.devices.iter().collect()
-        } else {
-            local
-        };
+        let pool: Vec<&UacceDevice> = if local.is_empty() { serving } else { local };
         if pool.is_empty() {
             return Err(Error::NoDevice("no ZIP device".into()));
         }

@@ -28,6 +28,8 @@ pub struct Qp {
     cq_head: u16,
     cq_phase: bool,
     used: u16,
+    /// Ring CQ doorbells with priority 1: completion interrupts stay enabled.
+    irq: bool,
 }
 
 // SAFETY: the raw pointers point into this queue's own mappings, which live as long as
@@ -125,6 +127,7 @@ impl Qp {
             cq_head: 0,
             cq_phase: true,
             used: 0,
+            irq: false,
         })
     }
 
@@ -168,8 +171,8 @@ impl Qp {
         self.status_word(self.ds_tx) == 1 || self.status_word(self.ds_rx) == 1
     }
 
-    fn ring(&self, cmd: DbCmd, index: u16) {
-        let word = fmt::doorbell(self.hw_ver, self.sqn, cmd, index, 0);
+    fn ring(&self, cmd: DbCmd, index: u16, priority: u8) {
+        let word = fmt::doorbell(self.hw_ver, self.sqn, cmd, index, priority);
         std::sync::atomic::fence(std::sync::atomic::Ordering::SeqCst);
         // SAFETY: `db` is the 8-byte-aligned doorbell inside the MMIO mapping.
         unsafe { self.db.write_volatile(word) };
@@ -195,7 +198,7 @@ impl Qp {
             p.write_volatile(*sqe);
         }
         let tail = (slot + 1) % self.depth;
-        self.ring(DbCmd::Sq, tail);
+        self.ring(DbCmd::Sq, tail, 0);
         self.sq_tail = tail;
         self.used += 1;
         Ok(slot)
@@ -242,7 +245,10 @@ impl Qp {
         } else {
             self.cq_head += 1;
         }
-        self.ring(DbCmd::Cq, self.cq_head);
+        // Priority 0 masks the queue's completion interrupt until a CQ doorbell with
+        // priority 1 (UADK rings its sync queues with `epoll_en`, the kernel's own poll
+        // loop re-enables with 1 when it is done).
+        self.ring(DbCmd::Cq, self.cq_head, self.irq as u8);
         self.used = self.used.saturating_sub(1);
         Ok(Some((slot, sqe)))
     }
@@ -259,6 +265,21 @@ impl Qp {
 
     /// Wait for the device's completion interrupt.
     pub fn wait(&self, timeout: Duration) -> Result<bool> {
+        self.queue.wait(timeout)
+    }
+
+    /// Keep completion interrupts enabled (contexts that rely on them: async ones).
+    pub fn keep_interrupts(&mut self, on: bool) {
+        self.irq = on;
+    }
+
+    /// Enable the completion interrupt, then wait for it: the CQ doorbell names the
+    /// current head with priority 1, so a completion posted from now on (or already
+    /// waiting) wakes the waiter.
+    pub fn arm_and_wait(&self, timeout: Duration) -> Result<bool> {
+        if !self.irq {
+            self.ring(DbCmd::Cq, self.cq_head, 1);
+        }
         self.queue.wait(timeout)
     }
 }

@@ -7,7 +7,7 @@ use crate::drv::{Dst, Src};
 use crate::error::{Error, Result};
 use crate::hw::lz77;
 use crate::hw::zip::{self as fmt, Flush, SqeType, ZipSqe};
-use crate::req::{Alg, OpType, ReqParams};
+use crate::req::{Alg, OpType, Output, ReqParams};
 
 /// Per-request scratch memory, reused: the two SGL chains and a header buffer.
 #[derive(Default)]
@@ -33,7 +33,9 @@ impl SglBuf {
         count: usize,
     ) -> Result<u64> {
         let nsgl = count.div_ceil(fmt::SGE_PER_SGL).max(1);
-        let sgl_bytes = fmt::SGL_HDR_SIZE + fmt::SGE_PER_SGL * fmt::SGE_SIZE;
+        // Every SGL of the chain starts 64-byte aligned, as the engine requires (UADK
+        // aligns each of its pool's SGLs): 64 + 255 * 32 bytes rounded up to 64.
+        let sgl_bytes = (fmt::SGL_HDR_SIZE + fmt::SGE_PER_SGL * fmt::SGE_SIZE).next_multiple_of(64);
         let words = (nsgl * sgl_bytes + 64) / 8;
         if self.mem.len() < words {
             self.mem.resize(words, 0);
@@ -67,6 +69,10 @@ impl SglBuf {
                     .copy_from_slice(&addr.to_le_bytes());
                 bytes[e + fmt::sgl::SGE_LEN..e + fmt::sgl::SGE_LEN + 4]
                     .copy_from_slice(&(len as u32).to_le_bytes());
+                // The virtual address beside the bus address, as UADK fills it (the
+                // engine ignores it).
+                bytes[e + fmt::sgl::SGE_VBUFF..e + fmt::sgl::SGE_VBUFF + 8]
+                    .copy_from_slice(&addr.to_le_bytes());
                 n += 1;
                 total += len as u64;
             }
@@ -76,10 +82,18 @@ impl SglBuf {
                 0
             };
             bytes[h..h + 8].copy_from_slice(&next.to_le_bytes());
-            if k == 0 {
-                bytes[h + fmt::sgl::ENTRY_SUM_IN_CHAIN..h + fmt::sgl::ENTRY_SUM_IN_CHAIN + 2]
-                    .copy_from_slice(&(count.min(u16::MAX as usize) as u16).to_le_bytes());
-            }
+            bytes[h + fmt::sgl::NEXT_VA..h + fmt::sgl::NEXT_VA + 8]
+                .copy_from_slice(&next.to_le_bytes());
+            // The chain's capacity in entries, as UADK (hisi_qm_get_hw_sgl) and the
+            // kernel's hisi_acc SGLs count it: the head holds that of all its SGLs, the
+            // others their own.
+            let cap = if k == 0 {
+                (nsgl * fmt::SGE_PER_SGL).min(u16::MAX as usize)
+            } else {
+                fmt::SGE_PER_SGL
+            };
+            bytes[h + fmt::sgl::ENTRY_SUM_IN_CHAIN..h + fmt::sgl::ENTRY_SUM_IN_CHAIN + 2]
+                .copy_from_slice(&(cap as u16).to_le_bytes());
             bytes[h + fmt::sgl::ENTRY_SUM_IN_SGL..h + fmt::sgl::ENTRY_SUM_IN_SGL + 2]
                 .copy_from_slice(&(n as u16).to_le_bytes());
             bytes[h + fmt::sgl::ENTRY_LENGTH_IN_SGL..h + fmt::sgl::ENTRY_LENGTH_IN_SGL + 2]
@@ -181,6 +195,35 @@ pub(super) fn window_code(p: &ReqParams) -> u32 {
     p.window as u32
 }
 
+/// The whole stream of an empty input, written in software: the engine takes no block
+/// request without input (UADK's API refuses them before its driver sees them).
+pub(super) fn empty_stream(params: &ReqParams, dst: &mut Dst<'_, '_>) -> Result<Output> {
+    let mut h = [0u8; 10];
+    let n = hdr::write_header(params.alg, params.window, &mut h);
+    let (t, tn) = hdr::trailer(params.alg, 0, 0, true);
+    let mut v = Vec::with_capacity(n + 5 + tn);
+    v.extend_from_slice(&h[..n]);
+    v.extend_from_slice(&hdr::EMPTY_FINAL_BLOCK);
+    v.extend_from_slice(&t[..tn]);
+    if v.len() > dst.len() {
+        return Err(Error::OutputTooSmall {
+            capacity: dst.len(),
+        });
+    }
+    dst.scatter(&v);
+    Ok(Output {
+        consumed: 0,
+        produced: v.len(),
+        end: true,
+        lz77: None,
+    })
+}
+
+/// True when a block request is done in software, without the engine.
+pub(super) fn is_empty_compression(params: &ReqParams, src: &Src<'_>) -> bool {
+    params.op == OpType::Compress && params.alg != Alg::Lz4 && src.is_empty()
+}
+
 /// Build the SQE of a block request: the header is written (compression) or parsed
 /// (decompression) here; the engine sees the rest.
 pub(super) fn prepare_block(
@@ -233,6 +276,10 @@ pub(super) fn prepare_block(
                 Header::Invalid(m) => return Err(Error::CorruptData(m.into())),
             };
         }
+    }
+    if src_len == hdr_in {
+        // Nothing for the engine after the header (UADK refuses such inputs too).
+        return Err(Error::TruncatedInput);
     }
     let s = src_desc(src, sgl_in)?;
     let d = dst_desc(dst, sgl_out)?;
@@ -467,15 +514,23 @@ mod tests {
             let p = addr as *const u8;
             let next = (p as *const u64).read_unaligned();
             assert_ne!(next, 0);
-            assert_eq!((p.add(8) as *const u16).read_unaligned(), 300);
+            // Capacity of the chain: two SGLs of 255 entries.
+            assert_eq!((p.add(8) as *const u16).read_unaligned(), 510);
             assert_eq!((p.add(10) as *const u16).read_unaligned(), 255);
             assert_eq!((p.add(56) as *const u64).read_unaligned(), 255 * 3);
             let q = next as *const u8;
+            assert_eq!(next % 64, 0, "the second SGL is 64-byte aligned too");
             assert_eq!((q.add(10) as *const u16).read_unaligned(), 45);
             assert_eq!((q as *const u64).read_unaligned(), 0);
             let e0 = p.add(64);
             assert_eq!((e0 as *const u64).read_unaligned(), bufs[0].as_ptr() as u64);
             assert_eq!((e0.add(16) as *const u32).read_unaligned(), 3);
+            assert_eq!(
+                (e0.add(24) as *const u64).read_unaligned(),
+                bufs[0].as_ptr() as u64
+            );
+            assert_eq!((p.add(48) as *const u64).read_unaligned(), next);
+            assert_eq!((q.add(8) as *const u16).read_unaligned(), 255);
         }
     }
 }

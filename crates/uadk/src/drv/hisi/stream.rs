@@ -113,6 +113,25 @@ impl HisiCtx {
             in_len = ((out_len.saturating_sub(64)) * 8 / 9) & !3;
             finish = finish && in_len == src.len();
         }
+        if p.op == OpType::Compress && finish && in_len == 0 {
+            // No input left to finish with: the engine takes none, so the stream ends
+            // here in software, with a final empty stored block after the engine's
+            // sync-flushed output and the trailer from its checksum words (UADK's
+            // append_store_block does the same).
+            let (t, tn) = hdr::trailer(p.alg, st.checksum, st.isize, st.new);
+            st.pending.clear();
+            st.pending.extend_from_slice(&hdr::EMPTY_FINAL_BLOCK);
+            st.pending.extend_from_slice(&t[..tn]);
+            st.pending_off = 0;
+            produced += st.drain(&mut dst[produced..]);
+            st.ended = true;
+            return Ok(Output {
+                consumed,
+                produced,
+                end: st.pending_len() == 0,
+                lz77: None,
+            });
+        }
         let alg = hw_alg_of(p.alg);
         let ty = SqeType::for_alg(self.qp.hw_ver(), alg);
         let mut sqe = ZipSqe::default();
@@ -122,14 +141,12 @@ impl HisiCtx {
         sqe.set_window(window_code(&p));
         let tag = self.next_tag();
         sqe.set_tag(ty, tag);
+        // The last call of a stream finishes it, in both directions, as UADK's driver
+        // sets the flush flag from `last` whatever the op.
         sqe.set_stream(
             st.new,
             true,
-            if finish && p.op == OpType::Compress {
-                Flush::Finish
-            } else {
-                Flush::Sync
-            },
+            if finish { Flush::Finish } else { Flush::Sync },
         );
         sqe.set_ctx_addr(st.ctx_addr());
         sqe.w[dw::ISIZE] = st.isize;
