@@ -1,6 +1,7 @@
 //! `libwd_comp` (version node `UADK_COMP_2.0`): init, sessions and requests.
 
 use crate::abi::*;
+use crate::handles::Slab;
 use crate::sched::ForeignSched;
 use crate::{guard, handle_t, neg, EINVAL};
 use libc::{c_char, c_int};
@@ -199,8 +200,8 @@ const DEAD: u32 = 0xdead_5e55;
 /// meanwhile (QEMU compresses live guest RAM) still gets a stream whose checksum matches.
 const PRIVATE_COPY_MAX: usize = 1 << 20;
 
-/// A session handle. Handles are never returned to the allocator: a freed one is marked
-/// dead and reused, so a stale handle reads as an error instead of freed memory.
+/// A session handle: a slot of [`SESSIONS`], never freed; a freed session is marked dead
+/// and its slot reused, so a stale handle reads as an error instead of freed memory.
 pub(crate) struct CSess {
     magic: AtomicU32,
     sess: RwLock<Option<Session>>,
@@ -211,14 +212,22 @@ pub(crate) struct CSess {
     sched_key: AtomicUsize,
 }
 
-static FREE_SESS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+impl CSess {
+    fn dead() -> CSess {
+        CSess {
+            magic: AtomicU32::new(DEAD),
+            sess: RwLock::new(None),
+            held: AtomicU32::new(0),
+            sched_key: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// Every session slot ever issued: a handle is looked up here, never trusted as an address.
+static SESSIONS: Slab<CSess> = Slab::new(CSess::dead);
 
 pub(crate) fn with_sess<T>(h: handle_t, f: impl FnOnce(&Session, &CSess) -> T) -> Option<T> {
-    if h == 0 {
-        return None;
-    }
-    // SAFETY: non-zero handles come from wd_comp_alloc_sess; their memory is never freed.
-    let cs = unsafe { &*(h as *const CSess) };
+    let cs = SESSIONS.get(h)?;
     if cs.magic.load(Ordering::Acquire) != LIVE {
         return None;
     }
@@ -272,17 +281,11 @@ pub extern "C" fn wd_comp_alloc_sess(setup: *mut wd_comp_sess_setup) -> handle_t
             free_key(key);
             return 0;
         };
-        let reuse = FREE_SESS.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let h = reuse.unwrap_or_else(|| {
-            Box::into_raw(Box::new(CSess {
-                magic: AtomicU32::new(DEAD),
-                sess: RwLock::new(None),
-                held: AtomicU32::new(0),
-                sched_key: AtomicUsize::new(0),
-            })) as handle_t
-        });
-        // SAFETY: a CSess from the free list or just allocated; dead, so no one uses it.
-        let cs = unsafe { &*(h as *const CSess) };
+        // A dead slot, ours until it is marked live.
+        let Some((h, cs)) = SESSIONS.take() else {
+            free_key(key);
+            return 0;
+        };
         *cs.sess.write().unwrap_or_else(|e| e.into_inner()) = Some(sess);
         cs.held.store(0, Ordering::Relaxed);
         cs.sched_key.store(key, Ordering::Relaxed);
@@ -304,11 +307,9 @@ fn free_key(key: usize) {
 #[no_mangle]
 pub extern "C" fn wd_comp_free_sess(h_sess: handle_t) {
     guard((), || {
-        if h_sess == 0 {
+        let Some(cs) = SESSIONS.get(h_sess) else {
             return;
-        }
-        // SAFETY: see with_sess.
-        let cs = unsafe { &*(h_sess as *const CSess) };
+        };
         if cs
             .magic
             .compare_exchange(LIVE, DEAD, Ordering::AcqRel, Ordering::Acquire)
@@ -319,10 +320,7 @@ pub extern "C" fn wd_comp_free_sess(h_sess: handle_t) {
         let old = cs.sess.write().unwrap_or_else(|e| e.into_inner()).take();
         drop(old);
         free_key(cs.sched_key.swap(0, Ordering::Relaxed));
-        FREE_SESS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(h_sess);
+        SESSIONS.put(h_sess);
     })
 }
 

@@ -3,7 +3,8 @@
 
 use crate::abi::*;
 use crate::comp::{install_with, release};
-use crate::wd::ctx_ref;
+use crate::handles::Registry;
+use crate::wd::ctx_node;
 use crate::{guard, handle_t, EINVAL};
 use libc::{c_char, c_int, c_void};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -103,9 +104,12 @@ fn is_ours(s: &wd_sched) -> bool {
     std::ptr::eq(s.name, RR_NAME.as_ptr() as *const c_char) && s.h_sched_ctx != 0
 }
 
-fn rr<'a>(h: usize) -> Option<&'a RrSched> {
-    // SAFETY: h_sched_ctx of a wd_sched from wd_sched_rr_alloc, alive until its release.
-    (h != 0).then(|| unsafe { &*(h as *const RrSched) })
+/// Our schedulers' states by `h_sched_ctx`, and by the address of their `struct wd_sched`.
+static RR_STATES: Registry<RrSched> = Registry::new();
+static RR_SCHEDS: Registry<RrSched> = Registry::new();
+
+fn rr(h: usize) -> Option<Arc<RrSched>> {
+    RR_STATES.get(h)
 }
 
 unsafe extern "C" fn rr_sched_init(h: usize, param: *mut c_void) -> usize {
@@ -191,21 +195,25 @@ pub extern "C" fn wd_sched_rr_alloc(
         if type_num == 0 || numa_num == 0 || SchedPolicy::from_u32(sched_type as u32).is_err() {
             return std::ptr::null_mut();
         }
-        let state = Box::into_raw(Box::new(RrSched {
+        let state = Arc::new(RrSched {
             policy: sched_type,
             type_num,
             numa_num,
             poll: func,
             regions: Mutex::new(Vec::new()),
-        }));
-        Box::into_raw(Box::new(wd_sched {
+        });
+        let h = Arc::as_ptr(&state) as usize;
+        let sched = Box::into_raw(Box::new(wd_sched {
             name: RR_NAME.as_ptr() as *const c_char,
             sched_policy: sched_type as c_int,
             sched_init: Some(rr_sched_init),
             pick_next_ctx: Some(rr_pick_next_ctx),
             poll_policy: Some(rr_poll_policy),
-            h_sched_ctx: state as usize,
-        }))
+            h_sched_ctx: h,
+        }));
+        RR_STATES.insert(h, state.clone());
+        RR_SCHEDS.insert(sched as usize, state);
+        sched
     })
 }
 
@@ -213,14 +221,14 @@ pub extern "C" fn wd_sched_rr_alloc(
 #[no_mangle]
 pub extern "C" fn wd_sched_rr_instance(sched: *const wd_sched, param: *mut sched_params) -> c_int {
     guard(EINVAL, || {
-        if sched.is_null() || param.is_null() {
-            return EINVAL;
-        }
-        // SAFETY: non-NULL pointers from the caller.
-        let (sch, p) = unsafe { (&*sched, &*param) };
-        let Some(s) = is_ours(sch).then(|| rr(sch.h_sched_ctx)).flatten() else {
+        let Some(s) = RR_SCHEDS.get(sched as usize) else {
             return EINVAL;
         };
+        if param.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: non-NULL pointer to the caller's parameters.
+        let p = unsafe { &*param };
         if p.numa_id < 0
             || p.numa_id as u32 >= s.numa_num as u32
             || p.type_ >= s.type_num
@@ -248,15 +256,13 @@ pub extern "C" fn wd_sched_rr_instance(sched: *const wd_sched, param: *mut sched
 #[no_mangle]
 pub extern "C" fn wd_sched_rr_release(sched: *mut wd_sched) {
     guard((), || {
-        if sched.is_null() {
+        // Only a scheduler this library allocated and has not released yet.
+        let Some(state) = RR_SCHEDS.remove(sched as usize) else {
             return;
-        }
-        // SAFETY: a wd_sched from wd_sched_rr_alloc, released once.
-        let sch = unsafe { Box::from_raw(sched) };
-        if is_ours(&sch) {
-            // SAFETY: our state, allocated with the wd_sched.
-            drop(unsafe { Box::from_raw(sch.h_sched_ctx as *mut RrSched) });
-        }
+        };
+        RR_STATES.remove(Arc::as_ptr(&state) as usize);
+        // SAFETY: a wd_sched from wd_sched_rr_alloc (it was in RR_SCHEDS), freed once.
+        drop(unsafe { Box::from_raw(sched) });
     })
 }
 
@@ -287,7 +293,7 @@ pub extern "C" fn wd_comp_init(config: *mut wd_ctx_config, sched: *mut wd_sched)
         let ctxs = unsafe { std::slice::from_raw_parts(cfg.ctxs, cfg.ctx_num as usize) };
         let mut list = Vec::with_capacity(ctxs.len());
         for c in ctxs {
-            let Some(h) = ctx_ref(c.ctx as handle_t) else {
+            let Some(node) = ctx_node(c.ctx as handle_t) else {
                 return EINVAL;
             };
             let Ok(op) = OpType::from_u32(c.op_type as u32) else {
@@ -298,11 +304,7 @@ pub extern "C" fn wd_comp_init(config: *mut wd_ctx_config, sched: *mut wd_sched)
                 1 => CtxMode::Async,
                 _ => return EINVAL,
             };
-            list.push(CtxSpec {
-                node: h.node(),
-                mode,
-                op,
-            });
+            list.push(CtxSpec { node, mode, op });
         }
         let mut c = match CompConfig::from_env() {
             Ok(c) => c,

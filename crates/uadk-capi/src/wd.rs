@@ -12,6 +12,7 @@
 //! and sizes answer errors (or 0), the rest works as for a device.
 
 use crate::abi::*;
+use crate::handles::Slab;
 use crate::{guard, handle_t, neg, EINVAL};
 use libc::{c_char, c_int, c_uint, c_ulong, c_void};
 use std::cell::UnsafeCell;
@@ -470,10 +471,8 @@ impl HwCtx {
     }
 }
 
-/// A context handle from [`wd_request_ctx`]. Handles are never returned to the
-/// allocator: a released one is marked dead and reused, so a stale handle reads as an
-/// error. `#[repr(C)]` with the fields `libwd_comp`'s copy of the core reads first.
-#[repr(C)]
+/// A context handle from [`wd_request_ctx`]: a slot of [`CONTEXTS`], never freed; a
+/// released one is marked dead and reused, so a stale handle reads as an error.
 pub struct CtxHandle {
     magic: AtomicU32,
     node: AtomicU32,
@@ -496,16 +495,52 @@ impl CtxHandle {
     }
 }
 
-static FREE_CTX: Mutex<Vec<usize>> = Mutex::new(Vec::new());
-
-/// A live context, or None for 0, a misaligned value, or a released handle.
-pub(crate) fn ctx_ref<'a>(h: handle_t) -> Option<&'a CtxHandle> {
-    if h == 0 || !h.is_multiple_of(std::mem::align_of::<CtxHandle>()) {
-        return None;
+impl CtxHandle {
+    fn dead() -> CtxHandle {
+        CtxHandle {
+            magic: AtomicU32::new(DEAD),
+            node: AtomicU32::new(0),
+            dev_name: UnsafeCell::new([0; MAX_DEV_NAME_LEN]),
+            api: UnsafeCell::new([0; WD_NAME_SIZE]),
+            priv_: AtomicPtr::new(ptr::null_mut()),
+            hw: RwLock::new(None),
+        }
     }
-    // SAFETY: non-zero handles come from wd_request_ctx; their memory is never freed.
-    let c = unsafe { &*(h as *const CtxHandle) };
+}
+
+/// Every context slot ever issued: a handle is looked up here, never trusted as an address.
+static CONTEXTS: Slab<CtxHandle> = Slab::new(CtxHandle::dead);
+
+/// A live context of this library, or None for any other value (0, never issued, released).
+pub(crate) fn ctx_ref(h: handle_t) -> Option<&'static CtxHandle> {
+    let c = CONTEXTS.get(h)?;
     (c.magic.load(Ordering::Acquire) == LIVE).then_some(c)
+}
+
+/// The NUMA node of a context that `libwd` issued, asked of `libwd` itself: each of the two
+/// libraries links its own copy of this crate, and only `libwd`'s table knows `libwd`'s
+/// contexts. Where no separate `libwd.so.2` is loaded (a single binary), the local table.
+pub(crate) fn ctx_node(h: handle_t) -> Option<u32> {
+    type NumaFn = extern "C" fn(handle_t) -> c_int;
+    static LIBWD: std::sync::OnceLock<Option<NumaFn>> = std::sync::OnceLock::new();
+    let f = LIBWD.get_or_init(|| {
+        // SAFETY: dlopen with RTLD_NOLOAD only finds a library already loaded (our own
+        // dependency), and dlvsym looks up libwd's exported UADK_2.0 function, whose
+        // signature is `int wd_get_numa_id(handle_t)`.
+        unsafe {
+            let lib = libc::dlopen(c"libwd.so.2".as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+            if lib.is_null() {
+                return None;
+            }
+            let sym = libc::dlvsym(lib, c"wd_get_numa_id".as_ptr(), c"UADK_2.0".as_ptr());
+            (!sym.is_null()).then(|| std::mem::transmute::<*mut c_void, NumaFn>(sym))
+        }
+    });
+    let node = match f {
+        Some(f) => f(h),
+        None => wd_get_numa_id(h),
+    };
+    u32::try_from(node).ok()
 }
 
 /// Run `f` on a context's queue: `None` for a bad handle, `Some(None)` for a context
@@ -517,19 +552,10 @@ fn with_hw<T>(h: handle_t, f: impl FnOnce(&HwCtx) -> T) -> Option<Option<T>> {
 }
 
 fn new_ctx(node: u32, dev_name: &str, api: &str, hw: Option<HwCtx>) -> handle_t {
-    let reuse = FREE_CTX.lock().unwrap_or_else(|e| e.into_inner()).pop();
-    let h = reuse.unwrap_or_else(|| {
-        Box::into_raw(Box::new(CtxHandle {
-            magic: AtomicU32::new(DEAD),
-            node: AtomicU32::new(0),
-            dev_name: UnsafeCell::new([0; MAX_DEV_NAME_LEN]),
-            api: UnsafeCell::new([0; WD_NAME_SIZE]),
-            priv_: AtomicPtr::new(ptr::null_mut()),
-            hw: RwLock::new(None),
-        })) as handle_t
-    });
-    // SAFETY: a dead handle from the free list or just allocated: this thread owns it.
-    let c = unsafe { &*(h as *const CtxHandle) };
+    // A dead slot: this thread owns it until it is marked live.
+    let Some((h, c)) = CONTEXTS.take() else {
+        return 0;
+    };
     c.node.store(node, Ordering::Relaxed);
     // SAFETY: as above; no reader looks past the dead magic.
     unsafe {
@@ -598,10 +624,7 @@ pub extern "C" fn wd_release_ctx(h_ctx: handle_t) {
             hw.unmap_all();
             let _ = hw.queue.put();
         }
-        FREE_CTX
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(h_ctx);
+        CONTEXTS.put(h_ctx);
     })
 }
 
