@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 cargo fmt --all -- --check
+# Layers import downward only, and no modules import each other in a circle.
+python3 scripts/check-layers.py
 cargo clippy --workspace --all-targets -- -D warnings
 # CI-sized property tests; raise PROPTEST_CASES for a deeper run.
 PROPTEST_CASES="${PROPTEST_CASES:-32}" cargo test --workspace

@@ -16,6 +16,7 @@
 #include <zlib.h>
 #include "uadk/wd_comp.h"
 #include "uadk/wd_sched.h"
+#include "chain.h"
 
 #define JOBS	64
 #define SEGS	8
@@ -23,12 +24,6 @@
 
 #define DIE(...) do { fprintf(stderr, "async_sgl: " __VA_ARGS__); fputc('\n', stderr); \
 	exit(1); } while (0)
-
-struct chain {
-	struct wd_datalist node[SEGS];
-	int count;
-	size_t total;
-};
 
 struct job {
 	struct wd_comp_req req;
@@ -66,40 +61,6 @@ static void chain_make(struct chain *c, size_t total, unsigned int seed)
 		c->total += k;
 	}
 	c->count = i;
-}
-
-static void chain_free(struct chain *c)
-{
-	int i;
-
-	for (i = 0; i < c->count; i++)
-		free(c->node[i].data);
-}
-
-static void scatter(struct chain *c, const unsigned char *flat, size_t n)
-{
-	size_t k;
-	int i;
-
-	for (i = 0; i < c->count && n; i++) {
-		k = n < c->node[i].len ? n : c->node[i].len;
-		memcpy(c->node[i].data, flat, k);
-		flat += k;
-		n -= k;
-	}
-}
-
-static void gather(const struct chain *c, unsigned char *flat, size_t n)
-{
-	size_t k;
-	int i;
-
-	for (i = 0; i < c->count && n; i++) {
-		k = n < c->node[i].len ? n : c->node[i].len;
-		memcpy(flat, c->node[i].data, k);
-		flat += k;
-		n -= k;
-	}
 }
 
 /* Whether every guard byte (past each segment, and past the first `used` bytes) is intact. */

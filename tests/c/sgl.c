@@ -12,18 +12,13 @@
 #include <zlib.h>
 #include "uadk/wd_comp.h"
 #include "uadk/wd_sched.h"
+#include "chain.h"
 
 #define N	(64 * 1024 + 123)
 #define ROOM	(2 * N)
 
 #define DIE(...) do { fprintf(stderr, "sgl: " __VA_ARGS__); fputc('\n', stderr); \
 	exit(1); } while (0)
-
-struct chain {
-	struct wd_datalist node[16];
-	int count;
-	size_t total;
-};
 
 /* Build a chain of separately allocated segments of the given sizes (0-terminated). */
 static void chain_make(struct chain *c, const size_t *sizes)
@@ -43,41 +38,6 @@ static void chain_make(struct chain *c, const size_t *sizes)
 		c->total += sizes[i];
 	}
 	c->count = i;
-}
-
-static void chain_free(struct chain *c)
-{
-	int i;
-
-	for (i = 0; i < c->count; i++)
-		free(c->node[i].data);
-}
-
-/* Copy n bytes of flat into the chain, segment after segment. */
-static void scatter(struct chain *c, const unsigned char *flat, size_t n)
-{
-	size_t k;
-	int i;
-
-	for (i = 0; i < c->count && n; i++) {
-		k = n < c->node[i].len ? n : c->node[i].len;
-		memcpy(c->node[i].data, flat, k);
-		flat += k;
-		n -= k;
-	}
-}
-
-static void gather(const struct chain *c, unsigned char *flat, size_t n)
-{
-	size_t k;
-	int i;
-
-	for (i = 0; i < c->count && n; i++) {
-		k = n < c->node[i].len ? n : c->node[i].len;
-		memcpy(flat, c->node[i].data, k);
-		flat += k;
-		n -= k;
-	}
 }
 
 static void fill(unsigned char *p, size_t n)

@@ -55,6 +55,12 @@ fn main() -> ExitCode {
         // devices; no other thread runs yet.
         std::env::set_var(uadk::model::MODEL_ENV, spec);
     }
+    // Modelled devices (from --model or the environment) are in place before any driver
+    // looks for devices, as the kernel's would be.
+    if let Err(e) = uadk::model::install_from_env() {
+        eprintln!("uadk_tool: {e}");
+        return ExitCode::FAILURE;
+    }
     let res = match cli.cmd {
         // `compress -d` decompresses, as `gzip -d` does.
         Cmd::Compress(a) => {

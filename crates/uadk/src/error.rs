@@ -54,7 +54,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// UADK's negative status code for this error (`-WD_EINVAL`, `-WD_EBUSY`, ...).
     pub fn wd_code(&self) -> i32 {
-        use crate::wd::status::*;
+        use crate::status::*;
         match self {
             Error::InvalidParam(_)
             | Error::UnknownAlgorithm(_)
@@ -74,7 +74,7 @@ impl Error {
 
     /// The request status UADK would put in `req->status` for a failed request.
     pub fn req_status(&self) -> u32 {
-        use crate::wd::status::*;
+        use crate::status::*;
         match self {
             Error::CorruptData(_) | Error::TruncatedInput | Error::ChecksumMismatch => {
                 WD_IN_EPARA as u32

@@ -7,7 +7,12 @@
 //! - [`wd`]: the framework: task and context types, environment, NUMA, counters;
 //! - [`drv`]: drivers; [`drv::cpu`] is the CPU engine, the embedded default, and
 //!   [`drv::hisi`] the HiSilicon ZIP driver over [`uacce`] queues;
-//! - [`model`]: a software model of ZIP devices for machines without one.
+//! - [`model`]: a software model of ZIP devices for machines without one;
+//! - [`hw`]: the wire formats a driver and a device share (SQE, CQE, doorbells, SGLs);
+//! - at the bottom, the vocabulary every layer speaks: [`req`] (algorithm, op type, level,
+//!   window, request parameters, output), [`error`] and [`status`] (UADK's status codes).
+//!
+//! Each layer imports only the layers below it (`scripts/check-layers.sh` enforces it).
 //!
 //! ```
 //! use uadk::{Alg, Comp, CompConfig, Level, OpType, SessionSetup};
@@ -25,17 +30,21 @@
 pub mod comp;
 pub mod drv;
 pub mod error;
+pub mod hw;
 pub mod model;
+pub mod req;
 pub mod sched;
+pub mod status;
 pub mod uacce;
 pub mod wd;
 
 pub use comp::io::{Decoder, Encoder};
 pub use comp::{
-    compress_bound, Alg, Comp, CompConfig, CompFuture, CtxInfo, CtxSpec, Level, OpType, Output,
-    Session, SessionSetup, SubmitError, WindowSize,
+    compress_bound, Comp, CompConfig, CompFuture, CtxInfo, CtxSpec, Session, SessionSetup,
+    SubmitError,
 };
 pub use drv::{Callback, Completion, JobBuf, RawBuf};
+pub use req::{Alg, Level, OpType, Output, ReqParams, WindowSize};
 
 /// Version of this library.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,6 +1,6 @@
 //! A `Future` over an async request, without pulling a runtime into the core.
 
-use super::{Comp, Inner};
+use super::init::{Comp, Inner};
 use crate::drv::{Callback, Completion};
 use std::future::Future;
 use std::pin::Pin;

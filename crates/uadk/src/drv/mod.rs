@@ -8,8 +8,8 @@
 pub mod cpu;
 pub mod hisi;
 
-use crate::comp::{Alg, Output, ReqParams};
 use crate::error::{Error, Result};
+use crate::req::{Alg, Output, ReqParams};
 use crate::wd::{CtxMode, TaskType};
 use std::any::Any;
 use std::sync::{Arc, Condvar, Mutex};
@@ -23,7 +23,7 @@ pub struct CtxSpec {
     /// Sync or async.
     pub mode: CtxMode,
     /// Op type the context serves.
-    pub op: crate::comp::OpType,
+    pub op: crate::req::OpType,
 }
 
 /// An engine that serves compression requests.

@@ -4,7 +4,7 @@
 //! virtual addressing: the process's own pointers), writes lengths, status, checksum and
 //! stream-context words back into the SQE, and posts a CQE naming the SQ slot.
 
-use crate::drv::hisi::fmt::{self, ctx_st, dw, hw_alg, status, Flush, ZipSqe};
+use crate::hw::zip::{self as fmt, ctx_st, dw, hw_alg, status, Flush, ZipSqe};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -25,22 +25,51 @@ enum StreamEngine {
     },
 }
 
-fn streams() -> &'static Mutex<HashMap<u64, StreamEngine>> {
-    static S: OnceLock<Mutex<HashMap<u64, StreamEngine>>> = OnceLock::new();
-    S.get_or_init(|| Mutex::new(HashMap::new()))
+/// Streams the model keeps at once. Real hardware keeps a stream's state in its context
+/// buffer and never learns that the buffer was freed; neither does the model, so the table
+/// is bounded and forgets the stream used least recently (a stream that comes back after
+/// that fails as one the engine never started).
+const MAX_STREAMS: usize = 1024;
+
+/// The stream table: state by context-buffer address, with a use tick for eviction.
+#[derive(Default)]
+struct Streams {
+    map: HashMap<u64, (u64, StreamEngine)>,
+    tick: u64,
 }
 
-/// Forget the stream whose context buffer is at `addr` (the buffer is being freed).
-pub fn forget_stream(addr: u64) {
-    if STREAMS_USED.get().is_some() {
-        streams()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&addr);
+impl Streams {
+    /// The stream at `addr`, marked used now.
+    fn get_mut(&mut self, addr: u64) -> Option<&mut StreamEngine> {
+        self.tick += 1;
+        let t = self.tick;
+        self.map.get_mut(&addr).map(|(used, e)| {
+            *used = t;
+            e
+        })
+    }
+
+    /// Start a stream at `addr`, evicting the least recently used one when full.
+    fn insert(&mut self, addr: u64, e: StreamEngine) {
+        if self.map.len() >= MAX_STREAMS && !self.map.contains_key(&addr) {
+            if let Some(old) = self
+                .map
+                .iter()
+                .min_by_key(|(_, (t, _))| *t)
+                .map(|(a, _)| *a)
+            {
+                self.map.remove(&old);
+            }
+        }
+        self.tick += 1;
+        self.map.insert(addr, (self.tick, e));
     }
 }
 
-static STREAMS_USED: OnceLock<()> = OnceLock::new();
+fn streams() -> &'static Mutex<Streams> {
+    static S: OnceLock<Mutex<Streams>> = OnceLock::new();
+    S.get_or_init(|| Mutex::new(Streams::default()))
+}
 
 /// Window bits for a window code: the largest power of two that fits the window.
 fn window_bits(code: u32) -> u8 {
@@ -82,6 +111,52 @@ impl Outcome {
             produced: 0,
             status: st,
             last_block: false,
+            ctx_state: 0,
+        }
+    }
+
+    /// Compression consumed all its input; `last` when the stream is finished.
+    fn compressed(consumed: usize, produced: usize, last: bool) -> Outcome {
+        Outcome {
+            consumed: consumed as u32,
+            produced: produced as u32,
+            status: status::OK,
+            last_block: last,
+            ctx_state: 0,
+        }
+    }
+
+    /// Decompression paused before the end: out of output space, or out of input.
+    fn paused(consumed: usize, produced: usize, out_len: usize) -> Outcome {
+        Outcome::more(
+            consumed,
+            produced,
+            if produced >= out_len {
+                ctx_st::DECOMPING_NO_SPACE
+            } else {
+                ctx_st::DECOMP_BLK_NOSTART
+            },
+        )
+    }
+
+    /// More of the stream is to come; the engine says where it stopped.
+    fn more(consumed: usize, produced: usize, ctx_state: u32) -> Outcome {
+        Outcome {
+            consumed: consumed as u32,
+            produced: produced as u32,
+            status: status::OK,
+            last_block: false,
+            ctx_state,
+        }
+    }
+
+    /// Decompression reached the end of the stream, trailer checked.
+    fn ended(consumed: usize, produced: usize) -> Outcome {
+        Outcome {
+            consumed: consumed as u32,
+            produced: produced as u32,
+            status: status::DECOMP_END,
+            last_block: true,
             ctx_state: 0,
         }
     }
@@ -289,13 +364,7 @@ impl Engine {
                     match lz4_flex::block::compress_into(&input, &mut output) {
                         Ok(n) => {
                             output.truncate(n);
-                            Outcome {
-                                consumed: input.len() as u32,
-                                produced: n as u32,
-                                status: status::OK,
-                                last_block: true,
-                                ctx_state: 0,
-                            }
+                            Outcome::compressed(input.len(), n, true)
                         }
                         Err(_) => Outcome::fail(status::ENGINE_FAULT),
                     }
@@ -357,13 +426,7 @@ impl Engine {
         }
         output.extend_from_slice(&check.trailer());
         let _ = alg;
-        Outcome {
-            consumed: input.len() as u32,
-            produced: output.len() as u32,
-            status: status::OK,
-            last_block: true,
-            ctx_state: 0,
-        }
+        Outcome::compressed(input.len(), output.len(), true)
     }
 
     fn inflate_block(
@@ -389,46 +452,23 @@ impl Engine {
                 let rest = &input[consumed..];
                 if rest.len() < tl {
                     // The body ended but the trailer did not arrive: a truncated stream.
-                    return Outcome {
-                        consumed: input.len() as u32,
-                        produced: output.len() as u32,
-                        status: status::OK,
-                        last_block: false,
-                        ctx_state: ctx_st::DECOMP_BLK_NOSTART,
-                    };
+                    let st = ctx_st::DECOMP_BLK_NOSTART;
+                    return Outcome::more(input.len(), output.len(), st);
                 }
                 if rest[..tl] != check.trailer()[..] {
                     return Outcome::fail(status::CRC_ERR);
                 }
-                Outcome {
-                    consumed: (consumed + tl) as u32,
-                    produced: output.len() as u32,
-                    status: status::DECOMP_END,
-                    last_block: true,
-                    ctx_state: 0,
-                }
+                Outcome::ended(consumed + tl, output.len())
             }
             Ok(_) => {
                 check.update(output);
-                let st = if output.len() >= out_len {
-                    ctx_st::DECOMPING_NO_SPACE
-                } else {
-                    ctx_st::DECOMP_BLK_NOSTART
-                };
-                Outcome {
-                    consumed: consumed as u32,
-                    produced: output.len() as u32,
-                    status: status::OK,
-                    last_block: false,
-                    ctx_state: st,
-                }
+                Outcome::paused(consumed, output.len(), out_len)
             }
         }
     }
 }
 
-fn with_stream<R>(f: impl FnOnce(&mut HashMap<u64, StreamEngine>) -> R) -> R {
-    let _ = STREAMS_USED.set(());
+fn with_stream<R>(f: impl FnOnce(&mut Streams) -> R) -> R {
     let mut m = streams().lock().unwrap_or_else(|e| e.into_inner());
     f(&mut m)
 }
@@ -453,14 +493,14 @@ fn deflate_stream(
             bits,
         };
         if new {
-            match m.get_mut(&addr) {
+            match m.get_mut(addr) {
                 Some(StreamEngine::Comp { c, bits: b }) if *b == bits => c.reset(),
                 _ => {
                     m.insert(addr, fresh());
                 }
             }
         }
-        let Some(StreamEngine::Comp { c, .. }) = m.get_mut(&addr) else {
+        let Some(StreamEngine::Comp { c, .. }) = m.get_mut(addr) else {
             // A continuation of a stream this engine never started.
             return Outcome::fail(status::ENGINE_FAULT);
         };
@@ -497,13 +537,7 @@ fn deflate_stream(
             output.extend_from_slice(&check.trailer());
         }
         let _ = alg;
-        Outcome {
-            consumed: input.len() as u32,
-            produced: output.len() as u32,
-            status: status::OK,
-            last_block: finished,
-            ctx_state: 0,
-        }
+        Outcome::compressed(input.len(), output.len(), finished)
     })
 }
 
@@ -522,7 +556,7 @@ fn inflate_stream(
     }
     with_stream(|m| {
         if new {
-            match m.get_mut(&addr) {
+            match m.get_mut(addr) {
                 Some(StreamEngine::Decomp {
                     d,
                     trailer,
@@ -552,18 +586,12 @@ fn inflate_stream(
             trailer,
             body_done,
             ended,
-        }) = m.get_mut(&addr)
+        }) = m.get_mut(addr)
         else {
             return Outcome::fail(status::ENGINE_FAULT);
         };
         if *ended {
-            return Outcome {
-                consumed: 0,
-                produced: 0,
-                status: status::DECOMP_END,
-                last_block: true,
-                ctx_state: 0,
-            };
+            return Outcome::ended(0, 0);
         }
         let mut consumed = 0usize;
         if !*body_done {
@@ -577,20 +605,7 @@ fn inflate_stream(
             match r {
                 Err(_) => return Outcome::fail(status::BAD_DATA),
                 Ok(Status::StreamEnd) => *body_done = true,
-                Ok(_) => {
-                    let st = if output.len() >= out_len {
-                        ctx_st::DECOMPING_NO_SPACE
-                    } else {
-                        ctx_st::DECOMP_BLK_NOSTART
-                    };
-                    return Outcome {
-                        consumed: consumed as u32,
-                        produced: output.len() as u32,
-                        status: status::OK,
-                        last_block: false,
-                        ctx_state: st,
-                    };
-                }
+                Ok(_) => return Outcome::paused(consumed, output.len(), out_len),
             }
         }
         let tl = Check::trailer_len(alg);
@@ -598,24 +613,12 @@ fn inflate_stream(
         trailer.extend_from_slice(&input[consumed..consumed + take]);
         consumed += take;
         if trailer.len() < tl {
-            return Outcome {
-                consumed: consumed as u32,
-                produced: output.len() as u32,
-                status: status::OK,
-                last_block: false,
-                ctx_state: ctx_st::DECOMP_BLK_NOSTART,
-            };
+            return Outcome::more(consumed, output.len(), ctx_st::DECOMP_BLK_NOSTART);
         }
         if trailer[..] != check.trailer()[..] {
             return Outcome::fail(status::CRC_ERR);
         }
         *ended = true;
-        Outcome {
-            consumed: consumed as u32,
-            produced: output.len() as u32,
-            status: status::DECOMP_END,
-            last_block: true,
-            ctx_state: 0,
-        }
+        Outcome::ended(consumed, output.len())
     })
 }

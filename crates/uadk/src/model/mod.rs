@@ -15,11 +15,10 @@
 
 mod engine;
 
-pub use engine::forget_stream;
-
-use crate::drv::hisi::fmt::{self, Cqe, ZipSqe, CQE_SIZE, SQE_SIZE};
-use crate::drv::hisi::qm::{UACCE_CMD_QM_SET_QP_CTX, UACCE_CMD_QM_SET_QP_INFO};
 use crate::error::{Error, Result};
+use crate::hw::zip::{
+    self as fmt, Cqe, ZipSqe, CQE_SIZE, SQE_SIZE, UACCE_CMD_QM_SET_QP_CTX, UACCE_CMD_QM_SET_QP_INFO,
+};
 use crate::uacce::{self, Qfrt, QueueOps, Region, UACCE_CMD_PUT_Q, UACCE_CMD_START_Q};
 use std::alloc::{self, Layout};
 use std::path::{Path, PathBuf};

@@ -4,7 +4,7 @@
 //! Round-robin rotates within a group; the NUMA-aware policy picks the group of the
 //! calling thread's current node and falls back to the other nodes.
 
-use crate::comp::OpType;
+use crate::req::OpType;
 use crate::wd::numa::Topology;
 use crate::wd::{CtxMode, SchedPolicy};
 use std::collections::BTreeMap;

@@ -13,8 +13,8 @@
 //!   (ours): see [`crate::uacce`], [`crate::model`] and [`crate::drv::hisi`].
 
 use super::CtxMode;
-use crate::comp::OpType;
 use crate::error::{Error, Result};
+use crate::req::OpType;
 
 /// True when `UADK_LOG` asks for informational messages (`info` or `debug`).
 pub fn log_info() -> bool {

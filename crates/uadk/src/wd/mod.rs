@@ -3,7 +3,7 @@
 
 pub mod env;
 pub mod numa;
-pub mod status;
+pub use crate::status;
 
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -120,15 +120,15 @@ pub struct CtxStats {
 
 impl CtxStats {
     /// Count a request the device failed.
-    pub fn record_fault(&self, e: &crate::Error) {
+    pub fn record_fault(&self, e: &Error) {
         match e {
-            crate::Error::Timeout(_) => self.timeouts.fetch_add(1, Ordering::Relaxed),
+            Error::Timeout(_) => self.timeouts.fetch_add(1, Ordering::Relaxed),
             _ => self.hw_errors.fetch_add(1, Ordering::Relaxed),
         };
     }
 
     /// Count one finished request.
-    pub fn record(&self, res: &Result<crate::comp::Output>) {
+    pub fn record(&self, res: &Result<crate::req::Output>) {
         match res {
             Ok(o) => {
                 self.ok.fetch_add(1, Ordering::Relaxed);

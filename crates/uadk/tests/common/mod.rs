@@ -169,3 +169,20 @@ pub fn py_deflate(alg: Alg, level: i32, window_bits: i32, data: &[u8]) -> Vec<u8
     );
     pipe("python3", &["-c", &script], data)
 }
+
+/// Two streams back to back: block decompression reads the first one only, and says where
+/// it ended (`consumed`) so a caller can go on with the next one (gzip members, say).
+pub fn check_block_inflate_stops_at_stream_end(c: &Session, d: &Session, alg: Alg) {
+    let data = text_bytes(30_000, 11);
+    let one = c.process_to_vec(&data).unwrap();
+    let mut two = one.clone();
+    two.extend_from_slice(&one);
+    let mut out = vec![0u8; data.len() * 2];
+    let o = d.process_output(&two, &mut out).unwrap();
+    assert_eq!(
+        (o.consumed, o.produced, o.end),
+        (one.len(), data.len(), true),
+        "{alg:?}"
+    );
+    assert_eq!(&out[..o.produced], &data[..], "{alg:?}");
+}

@@ -2,7 +2,7 @@
 //! much input the stream took, which UADK's block requests return (`src_len` becomes the
 //! bytes consumed) and which `libdeflater`'s wrapper does not expose.
 
-use crate::comp::Alg;
+use crate::req::Alg;
 use libdeflate_sys::{
     libdeflate_alloc_decompressor, libdeflate_decompressor, libdeflate_deflate_decompress_ex,
     libdeflate_free_decompressor, libdeflate_gzip_decompress_ex,

@@ -15,8 +15,8 @@ pub mod isal;
 mod ld;
 
 use super::{CtxSpec, Driver, DriverCtx, Dst, Job, Notify, ReqKind, Request, Src, StreamState};
-use crate::comp::{Alg, OpType, Output, ReqParams, WindowSize};
 use crate::error::{Error, Result};
+use crate::req::{Alg, OpType, Output, ReqParams, WindowSize};
 use crate::wd::{CtxMode, TaskType};
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -514,7 +514,7 @@ fn inflate_err(msg: Option<&str>) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::comp::Level;
+    use crate::req::Level;
 
     fn params(alg: Alg, op: OpType, level: u32, window: WindowSize) -> ReqParams {
         ReqParams {

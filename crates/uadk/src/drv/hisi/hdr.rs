@@ -1,7 +1,7 @@
 //! zlib and gzip headers, which the driver writes and reads in software: the engine
 //! handles the deflate body and the trailer.
 
-use crate::comp::{Alg, WindowSize};
+use crate::req::{Alg, WindowSize};
 
 /// Largest gzip header accepted (FEXTRA, FNAME and FCOMMENT included).
 pub const MAX_HEADER: usize = 16 * 1024;

@@ -2,15 +2,13 @@
 //! the DUS region, the doorbell in the MMIO region, CQE phase tracking, and the queue
 //! status words at the end of the DUS region.
 
-use super::fmt::{self, Cqe, DbCmd, ZipSqe, CQE_SIZE, QM_Q_DEPTH};
 use crate::error::{Error, Result};
-use crate::uacce::{iowr_cmd, Qfrt, Queue, Region, UacceDevice};
+use crate::hw::zip::{
+    self as fmt, Cqe, DbCmd, ZipSqe, CQE_SIZE, QM_Q_DEPTH, UACCE_CMD_QM_SET_QP_CTX,
+    UACCE_CMD_QM_SET_QP_INFO,
+};
+use crate::uacce::{Qfrt, Queue, Region, UacceDevice};
 use std::time::Duration;
-
-/// `_IOWR('H', 10, struct hisi_qp_ctx)`: bind the queue to an op type, returns its number.
-pub const UACCE_CMD_QM_SET_QP_CTX: u64 = iowr_cmd(b'H', 10, 4);
-/// `_IOWR('H', 11, struct hisi_qp_info)`: read the SQE size and ring depths.
-pub const UACCE_CMD_QM_SET_QP_INFO: u64 = iowr_cmd(b'H', 11, 16);
 
 /// One started queue pair.
 pub struct Qp {

@@ -1,6 +1,13 @@
 //! Wire formats of the HiSilicon QM and ZIP engine: the 128-byte ZIP SQE, the 16-byte QM
-//! CQE, doorbell words and hardware SGLs. Facts from UADK v2.10 `drv/hisi_comp.c` and
+//! CQE, doorbell words, hardware SGLs and the QM queue ioctls. Facts from UADK v2.10 `drv/hisi_comp.c` and
 //! `drv/hisi_qm_udrv.c`; all fields are little-endian 32-bit words.
+
+use crate::uacce::iowr_cmd;
+
+/// `_IOWR('H', 10, struct hisi_qp_ctx)`: bind the queue to an op type, returns its number.
+pub const UACCE_CMD_QM_SET_QP_CTX: u64 = iowr_cmd(b'H', 10, 4);
+/// `_IOWR('H', 11, struct hisi_qp_info)`: read the SQE size and ring depths.
+pub const UACCE_CMD_QM_SET_QP_INFO: u64 = iowr_cmd(b'H', 11, 16);
 
 /// Bytes of one ZIP SQE.
 pub const SQE_SIZE: usize = 128;

@@ -1,4 +1,6 @@
-//! The vocabulary of `wd_comp.h`: algorithms, op types, levels, windows.
+//! The request vocabulary every layer speaks (`wd_comp.h`): algorithms, op types, levels,
+//! windows, request parameters and what a request did. It sits at the bottom of the crate,
+//! beside `error`, so drivers, the scheduler and the framework need nothing from the alg layer.
 
 use crate::error::{Error, Result};
 use std::fmt;

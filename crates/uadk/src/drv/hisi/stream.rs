@@ -1,0 +1,242 @@
+//! Stream requests: the state a stream keeps between calls (the engine's context buffer,
+//! checksum and context words, the software header, the store buffer for small outputs and
+//! output still pending), and the step that sends one call of a stream to the engine.
+
+use super::completion::status_error;
+use super::ctx::HisiCtx;
+use super::hdr::{self, Header};
+use super::sqe::window_code;
+use super::{hw_alg_of, unsupported};
+use crate::drv::{Dst, Request, Src};
+use crate::error::{Error, Result};
+use crate::hw::zip::{self as fmt, dw, status, Flush, SqeType, ZipSqe};
+use crate::req::{OpType, Output};
+
+impl HisiCtx {
+    pub(super) fn stream(&mut self, req: &mut Request<'_, '_>) -> Result<Output> {
+        let Some(state) = req.stream.as_mut() else {
+            return Err(Error::InvalidParam("stream request without state".into()));
+        };
+        let Some(st) = state.0.downcast_mut::<HisiStream>() else {
+            return Err(Error::InvalidParam("stream state of another driver".into()));
+        };
+        let Src::Flat(src) = req.src else {
+            return Err(unsupported("stream requests over SGLs"));
+        };
+        let Dst::Flat(dst) = &mut req.dst else {
+            return Err(unsupported("stream requests over SGLs"));
+        };
+        let p = req.params;
+        let mut produced = st.drain(dst);
+        if st.pending_len() > 0 {
+            return Ok(Output {
+                consumed: 0,
+                produced,
+                end: false,
+            });
+        }
+        if st.ended {
+            return Ok(Output {
+                consumed: 0,
+                produced,
+                end: true,
+            });
+        }
+        let mut consumed = 0;
+        if !st.hdr_done {
+            match p.op {
+                OpType::Compress => {
+                    let mut h = [0u8; 10];
+                    let n = hdr::write_header(p.alg, p.window, &mut h);
+                    st.pending.clear();
+                    st.pending.extend_from_slice(&h[..n]);
+                    st.pending_off = 0;
+                    st.hdr_done = true;
+                    produced += st.drain(&mut dst[produced..]);
+                    if st.pending_len() > 0 {
+                        return Ok(Output {
+                            consumed: 0,
+                            produced,
+                            end: false,
+                        });
+                    }
+                }
+                OpType::Decompress => {
+                    let old = st.hdr_buf.len();
+                    let take = src.len().min(hdr::MAX_HEADER - old);
+                    st.hdr_buf.extend_from_slice(&src[..take]);
+                    match hdr::parse_header(p.alg, &st.hdr_buf) {
+                        Header::Complete(n) => {
+                            consumed = n - old;
+                            st.hdr_done = true;
+                            st.hdr_buf.clear();
+                        }
+                        Header::NeedMore => {
+                            if req.last && take == src.len() {
+                                return Err(Error::TruncatedInput);
+                            }
+                            return Ok(Output {
+                                consumed: take,
+                                produced,
+                                end: false,
+                            });
+                        }
+                        Header::Invalid(m) => return Err(Error::CorruptData(m.into())),
+                    }
+                }
+            }
+        }
+        let src = &src[consumed..];
+        let room = dst.len() - produced;
+        let use_store = room <= fmt::SW_STOREBUF_TH;
+        let (out_addr, out_len) = if use_store {
+            (st.store.as_mut_ptr() as u64, fmt::STORE_BUF_SIZE)
+        } else {
+            (
+                dst[produced..].as_mut_ptr() as u64,
+                room.min(fmt::HZ_MAX_SIZE),
+            )
+        };
+        let mut in_len = src.len().min(fmt::HZ_MAX_SIZE);
+        let mut finish = req.last && in_len == src.len();
+        if p.op == OpType::Compress && (out_len as u64) < (in_len as u64 * 9).div_ceil(8) + 64 {
+            // Keep the flushed output within the space offered, as UADK shrinks the input.
+            in_len = ((out_len.saturating_sub(64)) * 8 / 9) & !3;
+            finish = finish && in_len == src.len();
+        }
+        let alg = hw_alg_of(p.alg);
+        let ty = SqeType::for_alg(self.qp.hw_ver(), alg);
+        let mut sqe = ZipSqe::default();
+        sqe.set_bufs(src.as_ptr() as u64, in_len as u32, out_addr, out_len as u32);
+        sqe.set_type(ty);
+        sqe.set_alg(alg);
+        sqe.set_window(window_code(&p));
+        let tag = self.next_tag();
+        sqe.set_tag(ty, tag);
+        sqe.set_stream(
+            st.new,
+            true,
+            if finish && p.op == OpType::Compress {
+                Flush::Finish
+            } else {
+                Flush::Sync
+            },
+        );
+        sqe.set_ctx_addr(st.ctx_addr());
+        sqe.w[dw::ISIZE] = st.isize;
+        sqe.w[dw::CHECKSUM] = st.checksum;
+        sqe.w[dw::CTX_DW0] = st.ctx_dw[0];
+        sqe.w[dw::CTX_DW1] = st.ctx_dw[1];
+        sqe.w[dw::CTX_DW2] = st.ctx_dw[2];
+        let done = self.run_one(&sqe)?;
+        if let Some(e) = status_error(&done, out_len) {
+            return Err(e);
+        }
+        let (c, n) = (done.w[dw::CONSUMED] as usize, done.w[dw::PRODUCED] as usize);
+        if c > in_len || n > out_len {
+            return Err(Error::Hardware(format!(
+                "engine reports {c} in / {n} out of {in_len} / {out_len}"
+            )));
+        }
+        st.new = false;
+        st.isize = done.w[dw::ISIZE];
+        st.checksum = done.w[dw::CHECKSUM];
+        st.ctx_dw = [
+            done.w[dw::CTX_DW0],
+            done.w[dw::CTX_DW1],
+            done.w[dw::CTX_DW2],
+        ];
+        consumed += c;
+        if use_store {
+            st.pending.clear();
+            st.pending.extend_from_slice(&st.store[..n]);
+            st.pending_off = 0;
+            produced += st.drain(&mut dst[produced..]);
+        } else {
+            produced += n;
+        }
+        st.ended = match p.op {
+            OpType::Compress => finish && c == in_len,
+            OpType::Decompress => done.status() == status::DECOMP_END && done.last_block(),
+        };
+        if p.op == OpType::Decompress
+            && !st.ended
+            && req.last
+            && c == src.len()
+            && n == 0
+            && !use_store
+        {
+            // Everything offered was read, nothing came out and the caller says no more
+            // input follows: the stream is cut short.
+            if c == 0 {
+                return Err(Error::TruncatedInput);
+            }
+        }
+        Ok(Output {
+            consumed,
+            produced,
+            end: st.ended && st.pending_len() == 0,
+        })
+    }
+}
+
+/// A stream's state: the engine's context buffer and the software side of the stream.
+pub(super) struct HisiStream {
+    /// The engine's context buffer (`HW_CTX_SIZE` bytes after a 64-byte reserve).
+    pub(super) ctx_buf: Vec<u64>,
+    pub(super) new: bool,
+    pub(super) isize: u32,
+    pub(super) checksum: u32,
+    pub(super) ctx_dw: [u32; 3],
+    pub(super) hdr_done: bool,
+    pub(super) hdr_buf: Vec<u8>,
+    pub(super) store: Box<[u8; fmt::STORE_BUF_SIZE]>,
+    pub(super) pending: Vec<u8>,
+    pub(super) pending_off: usize,
+    pub(super) ended: bool,
+}
+
+impl HisiStream {
+    pub(super) fn new() -> HisiStream {
+        HisiStream {
+            ctx_buf: vec![0u64; (fmt::HW_CTX_SIZE + fmt::RSV_OFFSET) / 8],
+            new: true,
+            isize: 0,
+            checksum: 0,
+            ctx_dw: [0; 3],
+            hdr_done: false,
+            hdr_buf: Vec::new(),
+            store: Box::new([0u8; fmt::STORE_BUF_SIZE]),
+            pending: Vec::with_capacity(fmt::STORE_BUF_SIZE),
+            pending_off: 0,
+            ended: false,
+        }
+    }
+
+    pub(super) fn reset(&mut self) {
+        self.new = true;
+        self.isize = 0;
+        self.checksum = 0;
+        self.ctx_dw = [0; 3];
+        self.hdr_done = false;
+        self.hdr_buf.clear();
+        self.pending.clear();
+        self.pending_off = 0;
+        self.ended = false;
+    }
+
+    pub(super) fn ctx_addr(&mut self) -> u64 {
+        self.ctx_buf.as_mut_ptr() as u64 + fmt::RSV_OFFSET as u64
+    }
+
+    pub(super) fn pending_len(&self) -> usize {
+        self.pending.len() - self.pending_off
+    }
+
+    pub(super) fn drain(&mut self, dst: &mut [u8]) -> usize {
+        let n = self.pending_len().min(dst.len());
+        dst[..n].copy_from_slice(&self.pending[self.pending_off..self.pending_off + n]);
+        self.pending_off += n;
+        n
+    }
+}

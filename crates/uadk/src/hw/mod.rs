@@ -1,0 +1,5 @@
+//! Device interfaces: what a driver writes into a queue and a device reads back. Both the
+//! driver ([`crate::drv::hisi`]) and the software device ([`crate::model`]) speak these
+//! formats, so they live below both.
+
+pub mod zip;
