@@ -163,9 +163,10 @@ for alg, s in all_streams:
         put("capi", bytes([3, alg]) + shape(3) + s)  # wd_do_comp_strm
         put("capi", bytes([6, {DEFLATE: 0, ZLIB: 1, GZIP: 2}[alg]]) + shape(2) + s)
         if alg == GZIP:
-            put("headers", bytes([1]) + s[:64])
+            put("headers", bytes([1, 0]) + s[:64])
+            put("headers", bytes([1, 2, 5, 9]) + s[:64])
         if alg == ZLIB:
-            put("headers", bytes([0]) + s[:8])
+            put("headers", bytes([0, 0]) + s[:8])
 for b in lz4_blocks():
     put("block_lz4", b)
     put("capi", bytes([0, 3, 0xFF, 0xFF]) + b)

@@ -193,7 +193,11 @@ fn strm_decompress(d: &mut &[u8]) {
             taken += r.src_len as usize;
             out.extend_from_slice(&buf[..r.dst_len as usize]);
             if r.status as i32 == WD_STREAM_END {
-                v = Some(Verdict::Ok(std::mem::take(&mut out), Some(taken)));
+                v = Some(if out.len() > CAP {
+                    Verdict::TooBig
+                } else {
+                    Verdict::Ok(std::mem::take(&mut out), Some(taken))
+                });
                 break 'pieces;
             }
             if out.len() > CAP {
@@ -345,6 +349,10 @@ fn wrapper_inflate(d: &mut &[u8]) {
             at += used;
             out.extend_from_slice(&buf[..made]);
             match rc {
+                Z_STREAM_END if out.len() > CAP => {
+                    v = Some(Verdict::TooBig);
+                    break 'pieces;
+                }
                 Z_STREAM_END => {
                     v = Some(Verdict::Ok(std::mem::take(&mut out), None));
                     break 'pieces;

@@ -25,6 +25,9 @@ fn compress_stream(s: &Session, data: &[u8], cuts: &[u8], outs: &[u8], sync: boo
         let mut at = 0;
         loop {
             let room = outs.get(k % outs.len().max(1)).map_or(256, |&o| o as usize + 1);
+            // zlib's rule for sync flushes: more than 6 bytes of room, or every call that
+            // fills the output starts another flush marker.
+            let room = if sync { room.max(7) } else { room };
             k += 1;
             let r = s
                 .stream_flush(&piece[at..], &mut buf[..room], last, sync)

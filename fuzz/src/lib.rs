@@ -202,6 +202,19 @@ pub fn zlib_inflate(alg: Alg, input: &[u8]) -> Verdict {
     }
 }
 
+/// The C zlib's return code after one inflate call over all of `input` (into [`CAP`]
+/// bytes): `Z_OK` / `Z_BUF_ERROR` while it still wants input, `Z_STREAM_END`, or an error.
+pub fn zlib_rc(alg: Alg, input: &[u8]) -> i32 {
+    let mut z = ZStream::inflate(zlib_wbits(alg));
+    let mut out = vec![0u8; CAP];
+    z.0.next_in = input.as_ptr() as *mut u8;
+    z.0.avail_in = input.len() as u32;
+    z.0.next_out = out.as_mut_ptr();
+    z.0.avail_out = out.len() as u32;
+    // SAFETY: the stream points at `input` and `out`, both alive for the call.
+    unsafe { libz_sys::inflate(&mut *z.0, libz_sys::Z_NO_FLUSH) }
+}
+
 /// `Session::process_output` into [`CAP`] bytes (block mode).
 pub fn block(s: &Session, input: &[u8]) -> Verdict {
     let mut out = vec![0u8; CAP];

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use uadk::wd::env::{CtxNum, EnvConfig};
 use uadk::wd::status::*;
 use uadk::{
-    Alg, Comp, CompConfig, CtxMode, Error, JobBuf, Level, OpType, RawBuf, SchedPolicy, Session,
-    SessionSetup, TaskType, WindowSize,
+    Alg, Comp, CompConfig, CtxMode, Error, JobBuf, Level, OpType, Output, RawBuf, SchedPolicy,
+    Session, SessionSetup, TaskType, WindowSize,
 };
 
 /// The framework instance shared by every caller of the process, reference-counted:
@@ -423,6 +423,15 @@ fn finish(req: &mut wd_comp_req, o: Outcome) -> c_int {
     }
 }
 
+/// A result that took all of its input.
+fn whole(consumed: usize, produced: usize) -> Output {
+    Output {
+        consumed,
+        produced,
+        end: true,
+    }
+}
+
 fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
     let src_len = req.src_len as usize;
     let res = if req.data_fmt == WD_SGL_BUF {
@@ -433,7 +442,7 @@ fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
             return Outcome::Failed(Error::InvalidParam("bad wd_datalist".into()));
         };
         let src: Vec<&[u8]> = src.into_iter().map(|x| &*x).collect();
-        s.process_sgl(&src, &mut dst)
+        s.process_sgl_output(&src, &mut dst)
     } else {
         // SAFETY: src/dst are non-NULL (checked) and describe caller buffers of these lengths.
         let (src, dst) = unsafe {
@@ -449,21 +458,22 @@ fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
                 p.clear();
                 p.extend_from_slice(src);
                 if sync2 {
-                    s.process_sync2(&p, dst)
+                    s.process_sync2(&p, dst).map(|n| whole(src_len, n))
                 } else {
-                    s.process(&p, dst)
+                    s.process_output(&p, dst)
                 }
             })
         } else if sync2 {
-            s.process_sync2(src, dst)
+            s.process_sync2(src, dst).map(|n| whole(src_len, n))
         } else {
-            s.process(src, dst)
+            s.process_output(src, dst)
         }
     };
+    // `src_len` on return is the input the stream took (UADK: `msg.in_cons`).
     match res {
-        Ok(n) => Outcome::Done {
-            consumed: src_len,
-            produced: n,
+        Ok(o) => Outcome::Done {
+            consumed: o.consumed,
+            produced: o.produced,
             stream_end: false,
         },
         Err(e) => Outcome::Failed(e),

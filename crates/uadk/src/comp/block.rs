@@ -89,6 +89,12 @@ impl Session {
             .map(|o| o.produced)
     }
 
+    /// [`Session::process_sgl`], reporting the input consumed too (see
+    /// [`Session::process_output`]).
+    pub fn process_sgl_output(&self, src: &[&[u8]], dst: &mut [&mut [u8]]) -> Result<Output> {
+        self.run_sync(Src::List(src), Dst::List(dst))
+    }
+
     /// Output space that always holds this session's compressed form of `n` bytes.
     pub fn compress_bound(&self, n: usize) -> usize {
         compress_bound_for(&self.params, n)

@@ -1,19 +1,18 @@
 //! Filling an SQE: buffer descriptors (flat, or chains of hardware SGLs), the zlib/gzip
 //! header done in software, lengths, window, stream flags and the tag of a block request.
 
-use super::hdr::{self, Header};
 use super::hw_alg_of;
+use crate::drv::hdr::{self, Header};
 use crate::drv::{Dst, Src};
 use crate::error::{Error, Result};
 use crate::hw::zip::{self as fmt, Flush, SqeType, ZipSqe};
 use crate::req::{Alg, OpType, ReqParams};
 
-/// Per-request scratch memory, reused: the two SGL chains and a header buffer.
+/// Per-request scratch memory, reused: the two SGL chains.
 #[derive(Default)]
 pub(super) struct Scratch {
     pub(super) sgl_in: SglBuf,
     pub(super) sgl_out: SglBuf,
-    pub(super) hdr: Vec<u8>,
 }
 
 /// Memory for hardware SGLs, 64-byte aligned, reused between requests.
@@ -137,17 +136,12 @@ pub(super) fn dst_desc(dst: &mut Dst<'_, '_>, sgl: &mut SglBuf) -> Result<BufDes
     }
 }
 
-/// Read the first bytes of a source into `out` (at most `max`).
-pub(super) fn src_prefix(src: &Src<'_>, max: usize, out: &mut Vec<u8>) {
-    out.clear();
-    let mut push = |s: &[u8]| {
-        let n = (max - out.len()).min(s.len());
-        out.extend_from_slice(&s[..n]);
-    };
+/// The header at the start of a source, read across its segments (any size).
+fn src_header(alg: Alg, src: &Src<'_>) -> Header {
     match src {
-        Src::Flat(b) => push(b),
-        Src::List(l) => l.iter().for_each(|s| push(s)),
-        Src::Vecs(l) => l.iter().for_each(|s| push(s)),
+        Src::Flat(b) => hdr::parse_header(alg, b),
+        Src::List(l) => hdr::parse_header_in(alg, l.iter().copied()),
+        Src::Vecs(l) => hdr::parse_header_in(alg, l.iter().map(|v| v.as_slice())),
     }
 }
 
@@ -176,11 +170,7 @@ pub(super) fn prepare_block(
     bufs: &mut Scratch,
     tag: u32,
 ) -> Result<Prepared> {
-    let Scratch {
-        sgl_in,
-        sgl_out,
-        hdr: scratch,
-    } = bufs;
+    let Scratch { sgl_in, sgl_out } = bufs;
     let alg = hw_alg_of(params.alg);
     let src_len = src.len();
     let dst_len = dst.len();
@@ -207,8 +197,7 @@ pub(super) fn prepare_block(
             }
         }
         OpType::Decompress => {
-            src_prefix(src, hdr::MAX_HEADER, scratch);
-            hdr_in = match hdr::parse_header(params.alg, scratch) {
+            hdr_in = match src_header(params.alg, src) {
                 Header::Complete(n) => n,
                 Header::NeedMore => return Err(Error::TruncatedInput),
                 Header::Invalid(m) => return Err(Error::CorruptData(m.into())),
