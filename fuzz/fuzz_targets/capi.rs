@@ -86,7 +86,11 @@ fn zlib_in(alg: Alg, input: &[u8], room: usize) -> Verdict {
 
 fn check(alg: Alg, input: &[u8], what: &str, ours: Verdict, room: usize) {
     if alg.is_deflate_family() {
-        assert_agree(input, alg, &[("zlib", zlib_in(alg, input, room)), (what, ours)]);
+        assert_agree(
+            input,
+            alg,
+            &[("zlib", zlib_in(alg, input, room)), (what, ours)],
+        );
     }
 }
 
@@ -98,7 +102,13 @@ fn block(d: &mut &[u8], sync2: bool) {
     let input = *d;
     let mut out = vec![0u8; room];
     // A one-byte source when the input is empty: src_len 0 is refused before anything.
-    let mut r = req(input.as_ptr(), input.len(), out.as_mut_ptr(), room, OpType::Decompress);
+    let mut r = req(
+        input.as_ptr(),
+        input.len(),
+        out.as_mut_ptr(),
+        room,
+        OpType::Decompress,
+    );
     let rc = if sync2 {
         comp::wd_do_comp_sync2(h, &mut r)
     } else {
@@ -107,7 +117,11 @@ fn block(d: &mut &[u8], sync2: bool) {
     if input.is_empty() {
         assert_eq!(rc, EINVAL, "an empty source is refused");
     } else if !(sync2 && alg == Alg::Lz4) {
-        let what = if sync2 { "wd_do_comp_sync2" } else { "wd_do_comp_sync" };
+        let what = if sync2 {
+            "wd_do_comp_sync2"
+        } else {
+            "wd_do_comp_sync"
+        };
         let mut v = verdict_of(rc, &r, &out);
         if sync2 {
             // sync2 reports all input as taken.
@@ -154,11 +168,23 @@ fn sgl(d: &mut &[u8]) {
             l[i - 1].next = next;
         }
     }
-    let mut r = req(sl.as_ptr().cast(), input.len(), dl.as_mut_ptr().cast(), room, OpType::Decompress);
+    let mut r = req(
+        sl.as_ptr().cast(),
+        input.len(),
+        dl.as_mut_ptr().cast(),
+        room,
+        OpType::Decompress,
+    );
     r.data_fmt = 1;
     let rc = comp::wd_do_comp_sync(h, &mut r);
     let flat = dst.concat();
-    check(alg, input, "wd_do_comp_sync (SGL)", verdict_of(rc, &r, &flat), room);
+    check(
+        alg,
+        input,
+        "wd_do_comp_sync (SGL)",
+        verdict_of(rc, &r, &flat),
+        room,
+    );
     comp::wd_comp_free_sess(h);
 }
 
@@ -178,9 +204,17 @@ fn strm_decompress(d: &mut &[u8]) {
         let last = i + 1 == src.len();
         let mut at = 0;
         loop {
-            let room = outs.get(k % outs.len().max(1)).map_or(256, |&o| o as usize + 1);
+            let room = outs
+                .get(k % outs.len().max(1))
+                .map_or(256, |&o| o as usize + 1);
             k += 1;
-            let mut r = req(piece[at..].as_ptr(), piece.len() - at, buf.as_mut_ptr(), room, OpType::Decompress);
+            let mut r = req(
+                piece[at..].as_ptr(),
+                piece.len() - at,
+                buf.as_mut_ptr(),
+                room,
+                OpType::Decompress,
+            );
             r.last = last as u32;
             let rc = comp::wd_do_comp_strm(h, &mut r);
             if rc != 0 || r.status as i32 == WD_IN_EPARA {
@@ -236,14 +270,24 @@ fn compress(d: &mut &[u8], stream: bool) {
     let mut packed = Vec::new();
     let mut buf = vec![0u8; 2 * data.len() + 1024];
     if !stream {
-        let mut r = req(data.as_ptr(), data.len(), buf.as_mut_ptr(), buf.len(), OpType::Compress);
+        let mut r = req(
+            data.as_ptr(),
+            data.len(),
+            buf.as_mut_ptr(),
+            buf.len(),
+            OpType::Compress,
+        );
         let rc = comp::wd_do_comp_sync(h, &mut r);
         if data.is_empty() {
             assert_eq!(rc, EINVAL);
             comp::wd_comp_free_sess(h);
             return;
         }
-        assert!(rc == 0 && r.status == 0, "wd_do_comp_sync compress: {rc} {}", r.status);
+        assert!(
+            rc == 0 && r.status == 0,
+            "wd_do_comp_sync compress: {rc} {}",
+            r.status
+        );
         packed.extend_from_slice(&buf[..r.dst_len as usize]);
     } else if alg != Alg::Lz4 {
         // A UADK caller: offer each piece until it is all taken; the last call sets `last`
@@ -255,10 +299,20 @@ fn compress(d: &mut &[u8], stream: bool) {
             for round in 0.. {
                 assert!(round < 100_000, "wd_do_comp_strm does not finish");
                 let room = 64 + (round * 7919 + i) % 512;
-                let mut r = req(piece[at..].as_ptr(), piece.len() - at, buf.as_mut_ptr(), room, OpType::Compress);
+                let mut r = req(
+                    piece[at..].as_ptr(),
+                    piece.len() - at,
+                    buf.as_mut_ptr(),
+                    room,
+                    OpType::Compress,
+                );
                 r.last = last as u32;
                 let rc = comp::wd_do_comp_strm(h, &mut r);
-                assert!(rc == 0 && r.status == 0, "wd_do_comp_strm compress: {rc} {}", r.status);
+                assert!(
+                    rc == 0 && r.status == 0,
+                    "wd_do_comp_strm compress: {rc} {}",
+                    r.status
+                );
                 at += r.src_len as usize;
                 packed.extend_from_slice(&buf[..r.dst_len as usize]);
                 if at == piece.len() && (r.dst_len as usize) < room {
@@ -278,7 +332,13 @@ fn compress(d: &mut &[u8], stream: bool) {
     } else {
         let dh = alloc(alg as u32, 1, 0, 0);
         let mut back = vec![0u8; data.len() + 1];
-        let mut r = req(packed.as_ptr(), packed.len(), back.as_mut_ptr(), back.len(), OpType::Decompress);
+        let mut r = req(
+            packed.as_ptr(),
+            packed.len(),
+            back.as_mut_ptr(),
+            back.len(),
+            OpType::Decompress,
+        );
         let rc = comp::wd_do_comp_sync(dh, &mut r);
         assert!(rc == 0 && r.status == 0 && back[..r.dst_len as usize] == *data);
         comp::wd_comp_free_sess(dh);
@@ -341,7 +401,10 @@ fn wrapper_inflate(d: &mut &[u8]) {
             z.avail_out = room as u32;
             let rc = zlib::wd_inflate(&mut z, f);
             if f != Z_SYNC_FLUSH && f != Z_FINISH {
-                assert!(rc == Z_STREAM_ERROR && z.avail_in as usize == piece.len() - at, "flush {f}: {rc}");
+                assert!(
+                    rc == Z_STREAM_ERROR && z.avail_in as usize == piece.len() - at,
+                    "flush {f}: {rc}"
+                );
                 continue;
             }
             let used = piece.len() - at - z.avail_in as usize;
@@ -429,7 +492,10 @@ fn wrapper_deflate(d: &mut &[u8]) {
             at += piece.len() - at - z.avail_in as usize;
             let made = room - z.avail_out as usize;
             packed.extend_from_slice(&buf[..made]);
-            assert!(rc == Z_OK || rc == Z_STREAM_END || rc == -5, "wd_deflate: {rc}");
+            assert!(
+                rc == Z_OK || rc == Z_STREAM_END || rc == -5,
+                "wd_deflate: {rc}"
+            );
             if rc == Z_STREAM_END {
                 break;
             }
@@ -448,7 +514,16 @@ fn wrapper_deflate(d: &mut &[u8]) {
 /// Handle values from the input: never issued (or freed just before) must be refused.
 fn bogus(d: &mut &[u8]) {
     let mut b = [0u8; 8];
-    b.copy_from_slice(&[take(d), take(d), take(d), take(d), take(d), take(d), take(d), take(d)]);
+    b.copy_from_slice(&[
+        take(d),
+        take(d),
+        take(d),
+        take(d),
+        take(d),
+        take(d),
+        take(d),
+        take(d),
+    ]);
     let gone = alloc(1, 1, 0, 0);
     comp::wd_comp_free_sess(gone);
     let v = u64::from_le_bytes(b) as usize;
@@ -459,8 +534,18 @@ fn bogus(d: &mut &[u8]) {
         }
         let page = [7u8; 64];
         let mut out = [0u8; 256];
-        for f in [comp::wd_do_comp_sync, comp::wd_do_comp_sync2, comp::wd_do_comp_strm] {
-            let mut r = req(page.as_ptr(), page.len(), out.as_mut_ptr(), out.len(), OpType::Compress);
+        for f in [
+            comp::wd_do_comp_sync,
+            comp::wd_do_comp_sync2,
+            comp::wd_do_comp_strm,
+        ] {
+            let mut r = req(
+                page.as_ptr(),
+                page.len(),
+                out.as_mut_ptr(),
+                out.len(),
+                OpType::Compress,
+            );
             assert_eq!(f(h, &mut r), EINVAL, "handle {h:#x}");
         }
         assert_eq!(comp::wd_comp_reset_sess(h), EINVAL);
@@ -478,7 +563,13 @@ fn bogus(d: &mut &[u8]) {
     // The live session still works.
     let page = [7u8; 64];
     let mut out = [0u8; 256];
-    let mut r = req(page.as_ptr(), page.len(), out.as_mut_ptr(), out.len(), OpType::Compress);
+    let mut r = req(
+        page.as_ptr(),
+        page.len(),
+        out.as_mut_ptr(),
+        out.len(),
+        OpType::Compress,
+    );
     assert_eq!(comp::wd_do_comp_sync(live, &mut r), 0);
     comp::wd_comp_free_sess(live);
 }

@@ -24,7 +24,9 @@ fn compress_stream(s: &Session, data: &[u8], cuts: &[u8], outs: &[u8], sync: boo
         let last = i + 1 == src.len();
         let mut at = 0;
         loop {
-            let room = outs.get(k % outs.len().max(1)).map_or(256, |&o| o as usize + 1);
+            let room = outs
+                .get(k % outs.len().max(1))
+                .map_or(256, |&o| o as usize + 1);
             // zlib's rule for sync flushes: more than 6 bytes of room, or every call that
             // fills the output starts another flush marker.
             let room = if sync { room.max(7) } else { room };
@@ -85,7 +87,9 @@ fuzz_target!(|data: &[u8]| {
     let n = take(&mut d) as usize % 8;
     let cuts = take_n(&mut d, n);
     let outs = take_n(&mut d, n);
-    let setup = SessionSetup::new(alg, OpType::Compress).level(level).window(window);
+    let setup = SessionSetup::new(alg, OpType::Compress)
+        .level(level)
+        .window(window);
     let Ok(s) = comp.session(&setup) else {
         return; // a combination this driver does not serve
     };
@@ -95,7 +99,9 @@ fuzz_target!(|data: &[u8]| {
         0 | 1 | 2 | 5 if d.is_empty() => return, // block requests need input (UADK)
         0 => {
             let mut out = vec![0u8; cap];
-            let n = s.process(d, &mut out).unwrap_or_else(|e| panic!("block: {e}"));
+            let n = s
+                .process(d, &mut out)
+                .unwrap_or_else(|e| panic!("block: {e}"));
             out.truncate(n);
             out
         }
@@ -112,14 +118,18 @@ fuzz_target!(|data: &[u8]| {
                 room -= n;
             }
             let mut dst: Vec<&mut [u8]> = segs.iter_mut().map(|v| v.as_mut_slice()).collect();
-            let n = s.process_sgl(&src, &mut dst).unwrap_or_else(|e| panic!("sgl: {e}"));
+            let n = s
+                .process_sgl(&src, &mut dst)
+                .unwrap_or_else(|e| panic!("sgl: {e}"));
             let mut flat = segs.concat();
             flat.truncate(n);
             flat
         }
         2 => {
             let mut out = vec![0u8; cap + 64];
-            let n = s.process_sync2(d, &mut out).unwrap_or_else(|e| panic!("sync2: {e}"));
+            let n = s
+                .process_sync2(d, &mut out)
+                .unwrap_or_else(|e| panic!("sync2: {e}"));
             out.truncate(n);
             out
         }
@@ -131,7 +141,10 @@ fuzz_target!(|data: &[u8]| {
     if alg != Alg::Lz4 {
         match zlib_inflate(alg, &packed) {
             Verdict::Ok(back, used) => {
-                assert!(back == d, "{alg} {level:?} {window:?} mode {mode}: zlib reads other bytes");
+                assert!(
+                    back == d,
+                    "{alg} {level:?} {window:?} mode {mode}: zlib reads other bytes"
+                );
                 assert_eq!(used, Some(packed.len()), "zlib leaves input unread");
             }
             v => panic!("{alg} {level:?} {window:?} mode {mode}: zlib refuses our stream: {v:?}"),

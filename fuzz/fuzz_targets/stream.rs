@@ -7,7 +7,6 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use uadk_fuzz::uadk::OpType;
 use uadk_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {
@@ -18,8 +17,9 @@ fuzz_target!(|data: &[u8]| {
     let outs = take_n(&mut d, n);
     let mut v = vec![("zlib", zlib_inflate(alg, d))];
     for (name, comp) in [("cpu stream", cpu()), ("hisi stream", hw())] {
-        if let Some(s) = session(comp, alg, OpType::Decompress) {
+        if let Some(s) = reused(comp, alg) {
             v.push((name, stream(&s, d, cuts, outs)));
+            keep(comp, alg, s);
         }
     }
     assert_agree(d, alg, &v);
