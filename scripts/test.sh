@@ -13,3 +13,6 @@ PROPTEST_CASES="${PROPTEST_CASES:-32}" cargo test --workspace
 # them, then once more under AddressSanitizer.
 make check-c
 ASAN=1 bash tests/c/run.sh target/c-prefix
+# Every fuzz target of fuzz/ for a few seconds (docs/reliability.md): a crash, sanitizer
+# report, leak or hang fails, and its input is printed.
+bash scripts/fuzz-smoke.sh

@@ -1,8 +1,8 @@
 //! `libwd_comp` (version node `UADK_COMP_2.0`): init, sessions and requests.
 
 use crate::abi::*;
+use crate::foreign::ForeignSched;
 use crate::handles::Slab;
-use crate::sched::ForeignSched;
 use crate::{guard, handle_t, neg, EINVAL};
 use libc::{c_char, c_int};
 use std::cell::RefCell;

@@ -13,6 +13,7 @@
 pub mod abi;
 pub mod alg;
 pub mod comp;
+mod foreign;
 mod handles;
 pub mod mempool;
 pub mod sched;
