@@ -5,7 +5,9 @@
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-pkgs=(libisal-dev isal libdeflate-tools pigz gzip lz4 zlib1g-dev libnuma-dev pkg-config gcc g++ make python3 python3-pip unzip "$@")
+# libssl-dev: libcrypto's MD5 for UADK's own test program (tests/conformance).
+pkgs=(libisal-dev isal libdeflate-tools pigz gzip lz4 zstd zlib1g-dev libnuma-dev libssl-dev pkg-config gcc g++ make
+      python3 python3-pip unzip "$@")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -13,6 +13,10 @@ PROPTEST_CASES="${PROPTEST_CASES:-32}" cargo test --workspace
 # them, then once more under AddressSanitizer.
 make check-c
 ASAN=1 bash tests/c/run.sh target/c-prefix
+# UADK v2.10's own programs (uadk_tool, sample, mempool test) built unmodified against that
+# prefix, on the CPU engine and the hisi_zip driver over modelled devices; skips with one
+# line without ../shared/uadk. Results: target/conformance.tsv (docs/compatibility.md).
+CONF_RESULTS=target/conformance.tsv bash tests/conformance/run.sh target/c-prefix
 # Every fuzz target of fuzz/ for a few seconds (docs/reliability.md): a crash, sanitizer
 # report, leak or hang fails, and its input is printed.
 bash scripts/fuzz-smoke.sh

@@ -31,6 +31,15 @@ int main(void)
 	OFF("wd_comp_req", struct wd_comp_req, last);
 	OFF("wd_comp_req", struct wd_comp_req, status);
 	OFF("wd_comp_req", struct wd_comp_req, priv);
+	SIZE("wd_lz77_zstd_data", struct wd_lz77_zstd_data);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, literals_start);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, sequences_start);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, lit_num);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, seq_num);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, lit_length_overflow_cnt);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, lit_length_overflow_pos);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, freq);
+	OFF("wd_lz77_zstd_data", struct wd_lz77_zstd_data, blk_type);
 	SIZE("wd_comp_sess_setup", struct wd_comp_sess_setup);
 	OFF("wd_comp_sess_setup", struct wd_comp_sess_setup, alg_type);
 	OFF("wd_comp_sess_setup", struct wd_comp_sess_setup, comp_lv);
@@ -180,6 +189,10 @@ int main(void)
 	OFF("wd_alg_driver", struct wd_alg_driver, recv);
 	OFF("wd_alg_driver", struct wd_alg_driver, get_usage);
 	OFF("wd_alg_driver", struct wd_alg_driver, get_extend_ops);
+	SIZE("hisi_dev_usage", struct hisi_dev_usage);
+	OFF("hisi_dev_usage", struct hisi_dev_usage, drv);
+	OFF("hisi_dev_usage", struct hisi_dev_usage, dev_name);
+	OFF("hisi_dev_usage", struct hisi_dev_usage, alg_op_type);
 	SIZE("wd_alg_list", struct wd_alg_list);
 	OFF("wd_alg_list", struct wd_alg_list, alg_name);
 	OFF("wd_alg_list", struct wd_alg_list, drv_name);

@@ -2,14 +2,19 @@
 /*
  * uadk-rs C test: wd_do_comp_async with callbacks, in two phases.
  *
- * 1. Caller polling (WD_COMP_ASYNC_POLL_EN unset): 1000 zlib compressions, reaped with
- *    wd_comp_poll; callbacks must run inside wd_comp_poll on the polling thread. Then the
- *    1000 outputs are decompressed the same way.
- * 2. Library polling (WD_COMP_ASYNC_POLL_EN=1 through setenv before init): 1000 gzip
- *    compressions submitted from two threads; the caller never polls.
+ * 1. Caller polling after wd_comp_init2, even with WD_COMP_ASYNC_POLL_EN=1 set (UADK reads
+ *    it in wd_comp_env_init only): 1000 zlib compressions, reaped with wd_comp_poll;
+ *    callbacks must run inside wd_comp_poll on the polling thread. Then the 1000 outputs
+ *    are decompressed the same way.
+ * 2. Library polling (WD_COMP_ASYNC_POLL_EN=1, wd_comp_env_init): 1000 gzip compressions
+ *    submitted from two threads; the caller never polls.
  *
- * Every request must complete exactly once, with status 0, and its output must inflate with
- * the system zlib. No callback may run inside wd_do_comp_async.
+ * As in UADK, a request is the caller's: the library copies it at submit and calls back
+ * with its own copy, holding the results. So every submit here fills one request per thread
+ * and scribbles over it as soon as wd_do_comp_async returns; the callback must get
+ * another pointer, with this job's cb_param and buffers. Every request must complete
+ * exactly once, with status 0, and its output must inflate with the system zlib. No
+ * callback may run inside wd_do_comp_async.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -27,11 +32,12 @@
 #define DST_ROOM	(MAX_SRC + MAX_SRC / 8 + 64)
 
 struct job {
-	struct wd_comp_req req;
 	unsigned char *src, *dst, *back;
 	__u32 src_len, z_len;
+	/* What the callback reported. */
+	__u32 done_src_len, done_dst_len, done_status;
 	atomic_int calls;
-	atomic_int bad_req;	/* callback got another request than this job's */
+	atomic_int bad_req;	/* callback got the caller's struct, or not this job's request */
 	atomic_int bad_status;
 	atomic_int bad_place;	/* callback ran outside wd_comp_poll or inside a submit */
 };
@@ -72,12 +78,19 @@ static void fill(unsigned char *p, size_t n, unsigned int seed)
 	}
 }
 
+/* The caller's requests: one per submitting thread, filled anew for every submit. */
+static struct wd_comp_req caller_req[2];
+
 static void *on_done(struct wd_comp_req *req, void *cb_param)
 {
 	struct job *j = cb_param;
+	int mine = req->cb_param == j && (req->src == j->src || req->src == j->dst);
 
-	if (req != &j->req)
+	if (req == &caller_req[0] || req == &caller_req[1] || !mine)
 		atomic_fetch_add(&j->bad_req, 1);
+	j->done_src_len = req->src_len;
+	j->done_dst_len = req->dst_len;
+	j->done_status = req->status;
 	if (req->status != 0)
 		atomic_fetch_add(&j->bad_status, 1);
 	if (in_submit || (!library_polls && !in_poll))
@@ -115,10 +128,10 @@ static void poll_some(__u32 expt)
 }
 
 /* Submit job i; on -WD_EBUSY make room (poll, or wait for the library) and retry. */
-static void submit(handle_t h, int i, int op)
+static void submit(handle_t h, int i, int op, int slot)
 {
 	struct job *j = &jobs[i];
-	struct wd_comp_req *r = &j->req;
+	struct wd_comp_req *r = &caller_req[slot];
 	double deadline = now() + 30;
 	int ret;
 
@@ -155,6 +168,8 @@ static void submit(handle_t h, int i, int op)
 		fprintf(stderr, "async: wd_do_comp_async(job %d) returned %d\n", i, ret);
 		exit(1);
 	}
+	/* The request is the caller's again: reuse it (as UADK's benchmark does). */
+	memset(r, 0xa5, sizeof(*r));
 }
 
 static void wait_all(const char *phase)
@@ -193,8 +208,8 @@ static void check_callbacks(const char *phase)
 		}
 		if (atomic_load(&j->bad_req) || atomic_load(&j->bad_status)) {
 			fprintf(stderr, "async: %s: job %d: callback got %s (status %u)\n", phase, i,
-				atomic_load(&j->bad_req) ? "another request" : "an error",
-				j->req.status);
+				atomic_load(&j->bad_req) ? "the caller's struct or another job's" :
+				"an error", j->done_status);
 			exit(1);
 		}
 		if (atomic_load(&j->bad_place)) {
@@ -248,10 +263,12 @@ static handle_t open_sess(enum wd_comp_alg_type alg, enum wd_comp_op_type op)
 static void init(void)
 {
 	char alg[] = "zlib";
-	int ret = wd_comp_init2(alg, SCHED_POLICY_RR, TASK_HW);
+	int ret = library_polls ? wd_comp_env_init(NULL) :
+		  wd_comp_init2(alg, SCHED_POLICY_RR, TASK_HW);
 
 	if (ret) {
-		fprintf(stderr, "async: wd_comp_init2 returned %d\n", ret);
+		fprintf(stderr, "async: %s returned %d\n",
+			library_polls ? "wd_comp_env_init" : "wd_comp_init2", ret);
 		exit(1);
 	}
 }
@@ -261,20 +278,22 @@ static void phase_caller_polls(void)
 	handle_t c, d;
 	int i;
 
-	unsetenv("WD_COMP_ASYNC_POLL_EN");
+	/* Not for wd_comp_init2: the caller polls, and no library thread takes its completions. */
+	setenv("WD_COMP_ASYNC_POLL_EN", "1", 1);
 	library_polls = 0;
 	init();
+	unsetenv("WD_COMP_ASYNC_POLL_EN");
 	c = open_sess(WD_ZLIB, WD_DIR_COMPRESS);
 	d = open_sess(WD_ZLIB, WD_DIR_DECOMPRESS);
 
 	reset_jobs();
 	for (i = 0; i < N; i++)
-		submit(c, i, WD_DIR_COMPRESS);
+		submit(c, i, WD_DIR_COMPRESS, 0);
 	wait_all("caller polls, compress");
 	check_callbacks("caller polls, compress");
 	for (i = 0; i < N; i++) {
-		jobs[i].z_len = jobs[i].req.dst_len;
-		if (jobs[i].req.src_len != jobs[i].src_len)
+		jobs[i].z_len = jobs[i].done_dst_len;
+		if (jobs[i].done_src_len != jobs[i].src_len)
 			die("caller polls: a compression reports partial input consumed");
 		check_with_zlib(i, 15);
 	}
@@ -282,23 +301,24 @@ static void phase_caller_polls(void)
 	reset_jobs();
 	for (i = 0; i < N; i++) {
 		memset(jobs[i].back, 0, MAX_SRC);
-		submit(d, i, WD_DIR_DECOMPRESS);
+		submit(d, i, WD_DIR_DECOMPRESS, 0);
 	}
 	wait_all("caller polls, decompress");
 	check_callbacks("caller polls, decompress");
 	for (i = 0; i < N; i++) {
-		if (jobs[i].req.dst_len != jobs[i].src_len ||
+		if (jobs[i].done_dst_len != jobs[i].src_len ||
 		    memcmp(jobs[i].back, jobs[i].src, jobs[i].src_len)) {
 			fprintf(stderr, "async: job %d: async decompression gives %u of %u bytes\n",
-				i, jobs[i].req.dst_len, jobs[i].src_len);
+				i, jobs[i].done_dst_len, jobs[i].src_len);
 			exit(1);
 		}
 	}
 	wd_comp_free_sess(c);
 	wd_comp_free_sess(d);
 	wd_comp_uninit2();
-	printf("async: caller polls: %d compressions and %d decompressions, each called back once\n",
-	       N, N);
+	printf("async: caller polls (wd_comp_init2, WD_COMP_ASYNC_POLL_EN=1 ignored): %d "
+	       "compressions and %d decompressions from one reused request, each called back "
+	       "once with the library's copy\n", N, N);
 }
 
 struct submitter {
@@ -312,7 +332,7 @@ static void *submit_thread(void *arg)
 	int i;
 
 	for (i = s->first; i < N; i += s->step)
-		submit(s->h, i, WD_DIR_COMPRESS);
+		submit(s->h, i, WD_DIR_COMPRESS, s->first);
 	return NULL;
 }
 
@@ -341,14 +361,14 @@ static void phase_library_polls(void)
 	wait_all("library polls");
 	check_callbacks("library polls");
 	for (i = 0; i < N; i++) {
-		jobs[i].z_len = jobs[i].req.dst_len;
+		jobs[i].z_len = jobs[i].done_dst_len;
 		check_with_zlib(i, 31);
 	}
 	wd_comp_free_sess(c);
-	wd_comp_uninit2();
+	wd_comp_env_uninit();
 	unsetenv("WD_COMP_ASYNC_POLL_EN");
-	printf("async: library polls (WD_COMP_ASYNC_POLL_EN=1): %d compressions from 2 threads, "
-	       "each called back once\n", N);
+	printf("async: library polls (wd_comp_env_init, WD_COMP_ASYNC_POLL_EN=1): %d compressions "
+	       "from 2 threads, each called back once\n", N);
 }
 
 int main(void)

@@ -3,8 +3,10 @@
  * uadk-rs C test: wd_do_comp_async with scatter-gather lists (data_fmt = WD_SGL_BUF).
  *
  * 64 requests of different sizes, each with its own uneven chains of struct wd_datalist
- * on both sides, are submitted before any is polled; wd_comp_poll reaps them. Each
- * callback must run once, with status 0 and dst_len the size of the output, which must be
+ * on both sides, are submitted before any is polled; wd_comp_poll reaps them. As in UADK,
+ * the library copies each request at submit (the caller's struct is scribbled over right
+ * after) and calls back with its copy, which holds the results. Each callback must run
+ * once, with this job's lists, status 0 and dst_len the size of the output, which must be
  * in the caller's destination chain (and nowhere past dst_len), and inflate with the
  * system zlib to the input. The compressed chains are then decompressed the same way,
  * asynchronously, into other chains. A chain shorter than src_len is refused at submit.
@@ -26,7 +28,8 @@
 	exit(1); } while (0)
 
 struct job {
-	struct wd_comp_req req;
+	struct wd_comp_req req;		/* the caller's, reused */
+	__u32 done_src_len, done_dst_len, done_status;	/* what the callback reported */
 	unsigned char *flat;		/* the input */
 	size_t len;
 	struct chain in, z, back;	/* source, compressed, decompressed */
@@ -96,8 +99,12 @@ static void *on_done(struct wd_comp_req *req, void *cb_param)
 {
 	struct job *j = cb_param;
 
-	if (req != &j->req || req->status != 0)
+	if (req == &j->req || req->cb_param != j || req->status != 0 ||
+	    (req->list_dst != j->z.node && req->list_dst != j->back.node))
 		atomic_fetch_add(&j->bad, 1);
+	j->done_src_len = req->src_len;
+	j->done_dst_len = req->dst_len;
+	j->done_status = req->status;
 	atomic_fetch_add(&j->calls, 1);
 	return NULL;
 }
@@ -122,6 +129,7 @@ static void submit(handle_t h, struct job *j, enum wd_comp_op_type op, struct ch
 	} while (ret == -WD_EBUSY);
 	if (ret)
 		DIE("wd_do_comp_async (op %d) returned %d", op, ret);
+	memset(&j->req, 0xa5, sizeof(j->req));	/* the caller's again */
 }
 
 static void reap_all(const char *phase)
@@ -141,7 +149,7 @@ static void reap_all(const char *phase)
 		if (atomic_load(&jobs[i].calls) != 1 || atomic_load(&jobs[i].bad))
 			DIE("%s: job %d: %d callbacks, bad %d (status %u)", phase, i,
 			    atomic_load(&jobs[i].calls), atomic_load(&jobs[i].bad),
-			    jobs[i].req.status);
+			    jobs[i].done_status);
 }
 
 static void inflate_check(int i, const unsigned char *z, size_t zn, const unsigned char *want,
@@ -208,9 +216,9 @@ int main(void)
 	reap_all("compress");
 	for (i = 0; i < JOBS; i++) {
 		j = &jobs[i];
-		j->z_len = j->req.dst_len;
-		if (j->req.src_len != j->len || !j->z_len || j->z_len > j->z.total)
-			DIE("job %d: src_len %u (want %zu), dst_len %u of %zu", i, j->req.src_len,
+		j->z_len = j->done_dst_len;
+		if (j->done_src_len != j->len || !j->z_len || j->z_len > j->z.total)
+			DIE("job %d: src_len %u (want %zu), dst_len %u of %zu", i, j->done_src_len,
 			    j->len, j->z_len, j->z.total);
 		if (!guards_intact(&j->z, j->z_len))
 			DIE("job %d: bytes written past dst_len or past a segment", i);
@@ -231,10 +239,10 @@ int main(void)
 		if (!z)
 			DIE("out of memory");
 		gather(&j->back, z, j->len);
-		if (j->req.dst_len != j->len || memcmp(z, j->flat, j->len) ||
+		if (j->done_dst_len != j->len || memcmp(z, j->flat, j->len) ||
 		    !guards_intact(&j->back, j->len))
 			DIE("job %d: decompressed %u bytes, want %zu identical ones", i,
-			    j->req.dst_len, j->len);
+			    j->done_dst_len, j->len);
 		free(z);
 	}
 

@@ -511,6 +511,8 @@ int main(void)
 	EXPECT(ret < 0, "wd_comp_poll with count NULL returns %d", ret);
 	ret = wd_comp_poll_ctx(0, 1, NULL);
 	EXPECT(ret < 0, "wd_comp_poll_ctx with count NULL returns %d", ret);
+	ret = wd_comp_poll_ctx(0, 0, &count);
+	EXPECT(ret == -WD_EINVAL, "wd_comp_poll_ctx expecting 0 completions returns %d", ret);
 	ret = wd_comp_poll(1, &count);
 	EXPECT(ret == 0 || ret == -WD_EAGAIN, "wd_comp_poll with nothing in flight returns %d",
 	       ret);

@@ -6,9 +6,16 @@
  * contexts with wd_request_ctx for each (mode, op type) pair, fills struct wd_ctx_config,
  * and gives each range of context indices to a round-robin scheduler from
  * wd_sched_rr_alloc(SCHED_POLICY_RR, 2, numa_max_node() + 1, wd_comp_poll_ctx) with
- * wd_sched_rr_instance. Then a sync round trip and an async one (reaped by wd_comp_poll),
- * and the teardown in reverse: sessions, wd_comp_uninit, wd_sched_rr_release,
- * wd_release_ctx, wd_free_list_accels. Finally wd_comp_init2 must start from scratch.
+ * wd_sched_rr_instance, and renames it (as UADK's own programs do: the scheduler is still
+ * the library's). Then a sync round trip and an async one (reaped by wd_comp_poll; the
+ * callback gets the library's copy of the request), and the teardown in reverse:
+ * sessions, wd_comp_uninit, wd_sched_rr_release, wd_release_ctx, wd_free_list_accels.
+ * Finally wd_comp_init2 must start from scratch.
+ *
+ * wd_bmm.h's context list: while initialised, wd_find_ctx("zlib") hands out each of the
+ * caller's hardware contexts once (none for the CPU engine's pseudo-devices, which UADK
+ * does not list either), and a pool made on one reports the device's id; after
+ * wd_comp_uninit the list is empty.
  *
  * Links libwd too (wd_request_ctx and friends) and libnuma.
  */
@@ -17,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "uadk/wd_bmm.h"
 #include "uadk/wd_comp.h"
 #include "uadk/wd_sched.h"
 
@@ -29,12 +37,24 @@
 	exit(1); } while (0)
 
 static int callbacks;
+static __u32 async_status = 1, async_len;
 
 static void *on_done(struct wd_comp_req *req, void *param)
 {
-	if (param == req)
+	if (param == &callbacks && req->cb_param == param) {
+		async_status = req->status;
+		async_len = req->dst_len;
 		callbacks++;
+	}
 	return NULL;
+}
+
+/* The number ending a device name ("hisi_zip-3" -> 3), as UADK parses device ids. */
+static int dev_id(const char *path)
+{
+	const char *dash = strrchr(path, '-');
+
+	return dash ? atoi(dash + 1) : -1;
 }
 
 static handle_t open_sess(enum wd_comp_op_type op, struct sched_params *key)
@@ -78,6 +98,7 @@ int main(void)
 	sched = wd_sched_rr_alloc(SCHED_POLICY_RR, 2, numa_num, wd_comp_poll_ctx);
 	if (!sched)
 		DIE("wd_sched_rr_alloc failed");
+	sched->name = "sched_rr";
 
 	for (p = list; p; p = p->next) {
 		struct uacce_dev *dev = p->dev;
@@ -125,6 +146,40 @@ int main(void)
 	if (ret)
 		DIE("wd_comp_init with %u contexts returned %d", n, ret);
 
+	/* The context list: each hardware context once, then none; CPU contexts are not listed. */
+	{
+		int hw = strcmp(list->dev->api, "cpu") != 0, found = 0, k;
+		handle_t h, first = 0;
+
+		while ((h = wd_find_ctx("zlib")) != 0) {
+			for (k = 0; k < (int)n && ctxs[k].ctx != h; k++)
+				;
+			if (k == (int)n)
+				DIE("wd_find_ctx returned a context that is not the caller's");
+			if (!first)
+				first = h;
+			if (++found > (int)n)
+				DIE("wd_find_ctx hands out more contexts than there are");
+		}
+		if (found != (hw ? (int)n : 0))
+			DIE("wd_find_ctx handed out %d of %u contexts (%s device)", found, n,
+			    list->dev->api);
+		if (first) {
+			struct wd_mempool_setup ms = {0};
+			void *pool;
+
+			ms.block_size = PAGE;
+			ms.block_num = 8;
+			pool = wd_mempool_alloc(first, &ms);
+			if (!pool)
+				DIE("wd_mempool_alloc on a listed context failed");
+			if ((int)wd_get_dev_id(pool) != dev_id(wd_ctx_get_dev_name(first)))
+				DIE("wd_get_dev_id gives %u for %s", wd_get_dev_id(pool),
+				    wd_ctx_get_dev_name(first));
+			wd_mempool_free(first, pool);
+		}
+	}
+
 	key_c.numa_id = first_node;
 	key_c.type = WD_DIR_COMPRESS;
 	key_d.numa_id = first_node;
@@ -168,7 +223,7 @@ int main(void)
 		r.dst_len = sizeof(z);
 		r.op_type = WD_DIR_COMPRESS;
 		r.cb = on_done;
-		r.cb_param = &r;
+		r.cb_param = &callbacks;
 		ret = wd_do_comp_async(c, &r);
 		if (ret)
 			DIE("async compress: ret %d", ret);
@@ -180,10 +235,12 @@ int main(void)
 			if (!callbacks)
 				usleep(100);
 		}
-		if (callbacks != 1 || r.status)
-			DIE("async compress: %d callbacks, status %u", callbacks, r.status);
+		if (callbacks != 1 || async_status)
+			DIE("async compress: %d callbacks, status %u", callbacks, async_status);
+		if (r.dst_len != sizeof(z))
+			DIE("async compress: the caller's request was written");
 		got = PAGE;
-		if (uncompress(back, &got, z, r.dst_len) != Z_OK || got != PAGE ||
+		if (uncompress(back, &got, z, async_len) != Z_OK || got != PAGE ||
 		    memcmp(back, src, PAGE))
 			DIE("the system zlib does not read the async output back");
 		/* Polling one async context directly, with nothing in flight. */
@@ -196,6 +253,8 @@ int main(void)
 	}
 
 	wd_comp_uninit();
+	if (wd_find_ctx("zlib"))
+		DIE("wd_find_ctx finds a context after wd_comp_uninit");
 	wd_sched_rr_release(sched);
 	for (i = 0; i < (int)n; i++)
 		wd_release_ctx(ctxs[i].ctx);

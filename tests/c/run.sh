@@ -92,8 +92,8 @@ for src in "$here"/*.c; do
 	name=$(basename "$src" .c)
 	extra=""
 	case $name in
-	init_custom) extra="$wd_libs -lnuma" ;;	# libwd's own calls and numa_max_node()
-	sched_custom | mempool | uacce_ctx | alg_drv | errors) extra="$wd_libs" ;;	# libwd's own calls
+	init_custom | init2_mask) extra="$wd_libs -lnuma" ;;	# libwd's own calls and libnuma
+	sched_custom | mempool | uacce_ctx | alg_drv | usage | errors) extra="$wd_libs" ;;	# libwd's own calls
 	esac
 	# shellcheck disable=SC2086
 	if ! "$cc" "${cflags[@]}" $comp_cflags "$src" -o "$build/$name" $comp_libs $extra \
@@ -128,7 +128,8 @@ done
 
 # The same programs through the HiSilicon ZIP driver, over two modelled devices: each must
 # pass again, and the library must say it chose the hardware driver.
-for name in qemu_pattern live_page async async_sgl stream sync2 sgl; do
+for name in qemu_pattern live_page async async_sgl stream sync2 sgl init_custom sched_custom \
+	    init2_mask; do
 	[ -x "$build/$name" ] || continue
 	(cd "$build" && UADK_ZIP_MODEL=2@0 UADK_LOG=info timeout 300 "./$name" \
 		> "$name.hw.out" 2> "$name.hw.err")
@@ -143,7 +144,7 @@ for name in qemu_pattern live_page async async_sgl stream sync2 sgl; do
 done
 
 # libwd's contexts and driver registry over one modelled device, as a driver uses them.
-for name in uacce_ctx alg_drv; do
+for name in uacce_ctx alg_drv usage; do
 	[ -x "$build/$name" ] || continue
 	(cd "$build" && UADK_ZIP_MODEL=1@0 timeout 300 "./$name" > "$name.hw.out" 2> "$name.hw.err")
 	rc=$?

@@ -100,11 +100,17 @@ static int my_poll(handle_t h_sched_ctx, __u32 expect, __u32 *count)
 }
 
 static atomic_int callbacks;
+static __u32 async_len[ASYNC_N];	/* dst_len each callback reported */
 
+/* cb_param is the index of the caller's request; the callback gets the library's copy. */
 static void *on_done(struct wd_comp_req *req, void *param)
 {
-	if (param == req && req->status == 0)
+	int i = (int)(uintptr_t)param;
+
+	if (i >= 0 && i < ASYNC_N && req->status == 0 && req->cb_param == param) {
+		async_len[i] = req->dst_len;
 		atomic_fetch_add(&callbacks, 1);
+	}
 	return NULL;
 }
 
@@ -211,7 +217,7 @@ int main(void)
 		reqs[i].dst_len = sizeof(z[i]);
 		reqs[i].op_type = WD_DIR_COMPRESS;
 		reqs[i].cb = on_done;
-		reqs[i].cb_param = &reqs[i];
+		reqs[i].cb_param = (void *)(uintptr_t)i;
 		ret = wd_do_comp_async(c, &reqs[i]);
 		if (ret)
 			DIE("async submit %d returned %d", i, ret);
@@ -232,7 +238,9 @@ int main(void)
 		    spins);
 	for (i = 0; i < ASYNC_N; i++) {
 		got = PAGE;
-		if (uncompress(back, &got, z[i], reqs[i].dst_len) != Z_OK || got != PAGE ||
+		if (reqs[i].dst_len != sizeof(z[i]))
+			DIE("async request %d: the caller's struct was written", i);
+		if (uncompress(back, &got, z[i], async_len[i]) != Z_OK || got != PAGE ||
 		    memcmp(back, src[i], PAGE))
 			DIE("async request %d does not inflate with the system zlib", i);
 	}
@@ -250,7 +258,7 @@ int main(void)
 		reqs[0].dst_len = sizeof(z[0]);
 		reqs[0].op_type = WD_DIR_COMPRESS;
 		reqs[0].cb = on_done;
-		reqs[0].cb_param = &reqs[0];
+		reqs[0].cb_param = (void *)(uintptr_t)0;
 		ret = wd_do_comp_async(c, &reqs[0]);
 		if (ret >= 0)
 			DIE("async request with a bad pick (case %d) returned %d", mode_of_pick, ret);

@@ -294,6 +294,10 @@ struct wd_capability {
 struct wd_capability *wd_get_alg_cap(void);
 void wd_release_alg_cap(struct wd_capability *head);
 
+/* Added after v2.10: a device's bandwidth usage (percent) for an algorithm and op type,
+ * from its sysfs dev_usage attribute. */
+int wd_get_dev_usage(struct uacce_dev *dev, const char *alg_name, __u8 alg_op_type);
+
 #ifdef __cplusplus
 }
 #endif

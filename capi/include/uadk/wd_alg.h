@@ -3,6 +3,7 @@
 #ifndef __WD_ALG_H
 #define __WD_ALG_H
 
+#include <asm/types.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -81,6 +82,13 @@ struct wd_alg_driver {
 	int (*get_extend_ops)(void *ops);
 };
 
+/* What a driver's get_usage is given (UADK after v2.10). */
+struct hisi_dev_usage {
+	struct wd_alg_driver *drv;
+	const char *dev_name;
+	__u8 alg_op_type;
+};
+
 int wd_alg_driver_register(struct wd_alg_driver *drv);
 void wd_alg_driver_unregister(struct wd_alg_driver *drv);
 
@@ -105,6 +113,11 @@ void wd_alg_driver_exit(struct wd_alg_driver *drv);
 int wd_alg_driver_send(struct wd_alg_driver *drv, handle_t ctx, void *msg);
 int wd_alg_driver_recv(struct wd_alg_driver *drv, handle_t ctx, void *msg);
 struct wd_alg_list *wd_get_alg_head(void);
+
+/* Added after v2.10: a device's usage through its registered driver's get_usage, and the
+ * class of an algorithm ("cbc(aes)" -> "cipher", "zlib" -> "zlib"). */
+int wd_alg_get_dev_usage(const char *dev_name, const char *alg_type, __u8 op_type);
+int wd_get_alg_type(const char *alg_name, char *alg_type);
 
 #ifdef WD_STATIC_DRV
 /* With drivers linked in statically, their registration is called explicitly. */

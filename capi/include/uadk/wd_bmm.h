@@ -29,6 +29,14 @@ int wd_get_free_num(void *pool, __u32 *free_num);
 int wd_get_fail_num(void *pool, __u32 *fail_num);
 __u32 wd_get_bufsize(void *pool);
 
+/* The hardware contexts an alg layer's init listed, for pools made on them:
+ * wd_find_ctx hands each out once (the caller's node first, else the nearest);
+ * wd_get_dev_id gives the id of the device a pool was made for. */
+handle_t wd_find_ctx(const char *alg_name);
+void wd_remove_ctx_list(void);
+int wd_insert_ctx_list(handle_t h_ctx, char *alg_name);
+__u32 wd_get_dev_id(void *pool);
+
 #ifdef __cplusplus
 }
 #endif

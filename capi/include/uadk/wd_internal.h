@@ -63,6 +63,10 @@ struct wd_datalist {
 	struct wd_datalist *next;
 };
 
+/* Added after v2.10: 0 when the n bytes are equal, nonzero otherwise, in time that does not
+ * depend on where they differ. */
+int memcmp_consttime(const void *s1, const void *s2, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

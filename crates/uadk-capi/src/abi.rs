@@ -52,6 +52,15 @@ pub struct wd_alg_driver {
     pub get_extend_ops: Option<unsafe extern "C" fn(*mut c_void) -> c_int>,
 }
 
+/// `struct hisi_dev_usage` of `wd_alg.h` (UADK after v2.10): what a driver's
+/// `get_usage` is given.
+#[repr(C)]
+pub struct hisi_dev_usage {
+    pub drv: *mut wd_alg_driver,
+    pub dev_name: *const c_char,
+    pub alg_op_type: u8,
+}
+
 /// `struct wd_alg_list` of `wd_alg.h`: one registered driver.
 #[repr(C)]
 pub struct wd_alg_list {
@@ -73,12 +82,26 @@ pub struct wd_datalist {
     pub next: *mut wd_datalist,
 }
 
+/// `struct wd_lz77_zstd_data`: where an lz77 request's output lies (`req->priv`).
+#[repr(C)]
+pub struct wd_lz77_zstd_data {
+    pub literals_start: *mut c_void,
+    pub sequences_start: *mut c_void,
+    pub lit_num: u32,
+    pub seq_num: u32,
+    pub lit_length_overflow_cnt: u32,
+    pub lit_length_overflow_pos: u32,
+    pub freq: *mut c_void,
+    pub blk_type: u32,
+}
+
 /// `wd_alg_comp_cb_t`.
 pub type wd_alg_comp_cb_t =
     unsafe extern "C" fn(req: *mut wd_comp_req, cb_param: *mut c_void) -> *mut c_void;
 
 /// `struct wd_comp_req` (`src`/`list_src` and `dst`/`list_dst` are unions of pointers).
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct wd_comp_req {
     pub src: *mut c_void,
     pub src_len: u32,
@@ -288,6 +311,19 @@ pub fn facts() -> Vec<(String, i64)> {
     layout!(v, wd_comp_req { src, src_len, dst, dst_len, cb, cb_param, op_type, data_fmt, last, status, priv_ = "priv" });
     layout!(
         v,
+        wd_lz77_zstd_data {
+            literals_start,
+            sequences_start,
+            lit_num,
+            seq_num,
+            lit_length_overflow_cnt,
+            lit_length_overflow_pos,
+            freq,
+            blk_type
+        }
+    );
+    layout!(
+        v,
         wd_comp_sess_setup {
             alg_type,
             comp_lv,
@@ -429,6 +465,14 @@ pub fn facts() -> Vec<(String, i64)> {
             recv,
             get_usage,
             get_extend_ops
+        }
+    );
+    layout!(
+        v,
+        hisi_dev_usage {
+            drv,
+            dev_name,
+            alg_op_type
         }
     );
     layout!(

@@ -21,7 +21,7 @@ use std::cell::UnsafeCell;
 use std::ffi::CStr;
 use std::ptr;
 use std::sync::Mutex;
-use uadk::wd::status::{WD_ENODEV, WD_ENOMEM};
+use uadk::wd::status::{WD_EACCES, WD_ENODEV, WD_ENOMEM};
 
 /// The list's head: a node with no driver whose `next` is the first registered one.
 struct Head(UnsafeCell<wd_alg_list>);
@@ -402,4 +402,150 @@ pub extern "C" fn wd_alg_driver_recv(
         Some(f) => unsafe { f(drv, ctx, msg) },
         None => EINVAL,
     }
+}
+
+/// UADK's algorithm classes (after v2.10, `wd_get_alg_type`): compression, analytics and
+/// asymmetric algorithms are their own class, symmetric ones their API's.
+fn alg_class(name: &[u8]) -> Option<&'static str> {
+    const OWN: [&str; 17] = [
+        "zlib",
+        "gzip",
+        "deflate",
+        "lz77_zstd",
+        "lz4",
+        "lz77_only",
+        "hashagg",
+        "udma",
+        "hashjoin",
+        "gather",
+        "rsa",
+        "dh",
+        "ecdh",
+        "x25519",
+        "x448",
+        "ecdsa",
+        "sm2",
+    ];
+    const CIPHER_MODES: [&str; 9] = [
+        "ecb", "cbc", "xts", "ofb", "cfb", "ctr", "cbc-cs1", "cbc-cs2", "cbc-cs3",
+    ];
+    const AEAD: [&str; 6] = [
+        "ccm(aes)",
+        "gcm(aes)",
+        "ccm(sm4)",
+        "gcm(sm4)",
+        "authenc(generic,cbc(aes))",
+        "authenc(generic,cbc(sm4))",
+    ];
+    const DIGEST: [&str; 13] = [
+        "sm3",
+        "md5",
+        "sha1",
+        "sha256",
+        "sha224",
+        "sha384",
+        "sha512",
+        "sha512-224",
+        "sha512-256",
+        "cmac(aes)",
+        "gmac(aes)",
+        "xcbc-mac-96(aes)",
+        "xcbc-prf-128(aes)",
+    ];
+    let name = std::str::from_utf8(name).ok()?;
+    if let Some(own) = OWN.iter().find(|&&a| a == name) {
+        return Some(own);
+    }
+    if name == "join-gather" {
+        return Some("hashjoin");
+    }
+    if AEAD.contains(&name) {
+        return Some("aead");
+    }
+    if DIGEST.contains(&name) {
+        return Some("digest");
+    }
+    // Cipher modes of AES and SM4 (all), and ECB/CBC of DES and 3DES.
+    let (mode, rest) = name.split_once('(')?;
+    let cipher = rest.strip_suffix(')')?;
+    let known = match cipher {
+        "aes" | "sm4" => CIPHER_MODES.contains(&mode),
+        "des" | "des3_ede" => mode == "ecb" || mode == "cbc",
+        _ => false,
+    };
+    known.then_some("cipher")
+}
+
+/// The class of an algorithm (`"cbc(aes)"` → `"cipher"`, `"zlib"` → `"zlib"`), written
+/// with its NUL into `alg_type` (room for `ALG_NAME_SIZE` bytes is enough). 0, or
+/// `-WD_EINVAL` for NULL or an algorithm UADK does not know (the empty name included).
+#[no_mangle]
+pub extern "C" fn wd_get_alg_type(alg_name: *const c_char, alg_type: *mut c_char) -> c_int {
+    guard(EINVAL, || {
+        let (Some(name), false) = (bytes(alg_name), alg_type.is_null()) else {
+            return EINVAL;
+        };
+        let Some(class) = alg_class(name) else {
+            return EINVAL;
+        };
+        // SAFETY: the caller's buffer, large enough for any class name by contract.
+        unsafe {
+            ptr::copy_nonoverlapping(class.as_ptr(), alg_type as *mut u8, class.len());
+            *alg_type.add(class.len()) = 0;
+        }
+        0
+    })
+}
+
+/// A device's usage through its registered C driver (UADK after v2.10): the first
+/// driver whose name, followed by `-`, begins `dev_name`, whose algorithm's class is
+/// `alg_type` and which has been initialised (`priv` set) answers through its
+/// `get_usage`, given a `struct hisi_dev_usage`. `-WD_EACCES` when none matches,
+/// `-WD_EINVAL` for NULL or a driver without `get_usage`. Only C-registered drivers are
+/// asked: the library's own (the CPU engine, `hisi_zip`) are not in this registry; a
+/// device's `dev_usage` is read by `wd_get_dev_usage`.
+#[no_mangle]
+pub extern "C" fn wd_alg_get_dev_usage(
+    dev_name: *const c_char,
+    alg_type: *const c_char,
+    alg_op_type: u8,
+) -> c_int {
+    guard(EINVAL, || {
+        let (Some(dev), Some(class)) = (bytes(dev_name), bytes(alg_type)) else {
+            return EINVAL;
+        };
+        let mut found: *mut wd_alg_driver = ptr::null_mut();
+        {
+            let _g = lock();
+            walk(|_, n| {
+                let drv = stored(&n.drv_name);
+                let hit = !n.drv.is_null()
+                    && dev.len() > drv.len()
+                    && dev.starts_with(drv)
+                    && dev[drv.len()] == b'-'
+                    && alg_class(stored(&n.alg_name)).is_some_and(|c| c.as_bytes() == class)
+                    // SAFETY: a registered driver stays valid until unregistered.
+                    && !unsafe { (*n.drv).priv_ }.is_null();
+                if hit {
+                    found = n.drv;
+                }
+                hit
+            });
+        }
+        if found.is_null() {
+            return -WD_EACCES;
+        }
+        // SAFETY: the registered driver found above.
+        let Some(get_usage) = (unsafe { (*found).get_usage }) else {
+            return EINVAL;
+        };
+        let mut u = hisi_dev_usage {
+            drv: found,
+            dev_name,
+            alg_op_type,
+        };
+        // SAFETY: the driver's callback, with the parameter UADK gives it; called without
+        // the registry's lock, so that it may use the registry.
+        unsafe { get_usage(&mut u as *mut hisi_dev_usage as *mut c_void) }
+    })
 }

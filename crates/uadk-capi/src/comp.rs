@@ -1,35 +1,59 @@
 //! `libwd_comp` (version node `UADK_COMP_2.0`): init, sessions and requests.
 
 use crate::abi::*;
-use crate::foreign::ForeignSched;
 use crate::handles::Slab;
+use crate::sched::{self, ForeignSched, InitSched, PollPolicy};
+use crate::wd::ctx_info;
 use crate::{guard, handle_t, neg, EINVAL};
-use libc::{c_char, c_int};
+use libc::{c_char, c_int, c_void};
 use std::cell::RefCell;
 use std::ffi::CStr;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use uadk::wd::env::{CtxNum, EnvConfig};
 use uadk::wd::status::*;
 use uadk::{
-    Alg, Comp, CompConfig, CtxMode, Error, JobBuf, Level, OpType, Output, RawBuf, SchedPolicy,
-    Session, SessionSetup, TaskType, WindowSize,
+    Alg, Comp, CompConfig, CtxMode, CtxSpec, Error, JobBuf, Level, OpType, Output, RawBuf,
+    SchedPolicy, Session, SessionSetup, TaskType, WindowSize,
 };
 
 /// The framework instance shared by every caller of the process, reference-counted:
 /// QEMU initialises once per migration channel and tears down once per channel.
 struct Global {
     comp: Option<Comp>,
-    /// The caller's scheduler when `wd_comp_init` was given one of its own.
+    /// The caller's scheduler when `wd_comp_init` was given one not ours: its
+    /// `sched_init` makes each session's key.
     sched: Option<Arc<ForeignSched>>,
+    /// What `wd_comp_poll` calls after `wd_comp_init` (UADK's copy of the scheduler's
+    /// `poll_policy`); otherwise the core polls every async context.
+    poll: Option<PollPolicy>,
+    /// `wd_comp_init` listed the caller's contexts for `wd_find_ctx`.
+    listed: bool,
     refs: u32,
 }
 
 static GLOBAL: Mutex<Global> = Mutex::new(Global {
     comp: None,
     sched: None,
+    poll: None,
+    listed: false,
     refs: 0,
 });
+
+/// The id of the framework instance in place (0: none). Async requests remember the
+/// instance they were submitted to: once it is torn down, their callbacks are not called
+/// (UADK's uninit drops its message pool), because the caller may already have freed
+/// what they point to (UADK's benchmark frees its callback tags before its uninit).
+static INSTANCE: AtomicU64 = AtomicU64::new(0);
+static NEXT_INSTANCE: AtomicU64 = AtomicU64::new(1);
+
+/// What `wd_comp_init` brings besides the framework: its scheduler and its contexts.
+#[derive(Default)]
+struct CallerSetup {
+    sched: Option<Arc<ForeignSched>>,
+    poll: Option<PollPolicy>,
+    ctxs: Vec<handle_t>,
+}
 
 fn global() -> std::sync::MutexGuard<'static, Global> {
     GLOBAL.lock().unwrap_or_else(|e| e.into_inner())
@@ -46,14 +70,11 @@ fn current_with_sched() -> Option<(Comp, Option<Arc<ForeignSched>>)> {
 
 /// Install a framework instance built by `build` unless one exists (then `-WD_EEXIST`).
 pub(crate) fn install(build: impl FnOnce() -> uadk::Result<Comp>) -> c_int {
-    install_with(None, build)
+    install_with(CallerSetup::default(), build)
 }
 
-/// [`install`], remembering the caller's scheduler that `build` was given.
-pub(crate) fn install_with(
-    sched: Option<Arc<ForeignSched>>,
-    build: impl FnOnce() -> uadk::Result<Comp>,
-) -> c_int {
+/// [`install`], remembering what `wd_comp_init`'s caller brought.
+fn install_with(setup: CallerSetup, build: impl FnOnce() -> uadk::Result<Comp>) -> c_int {
     let mut g = global();
     if g.comp.is_some() {
         g.refs += 1;
@@ -62,8 +83,19 @@ pub(crate) fn install_with(
     match build() {
         Ok(c) => {
             g.comp = Some(c);
-            g.sched = sched;
+            INSTANCE.store(
+                NEXT_INSTANCE.fetch_add(1, Ordering::Relaxed),
+                Ordering::Release,
+            );
+            g.sched = setup.sched;
+            g.poll = setup.poll;
             g.refs = 1;
+            // As UADK's wd_init_ctx_config: the contexts are listed for wd_find_ctx
+            // (hardware ones; libwd skips the rest).
+            for &h in &setup.ctxs {
+                list_ctx(h);
+            }
+            g.listed = !setup.ctxs.is_empty();
             0
         }
         Err(e) => {
@@ -75,7 +107,7 @@ pub(crate) fn install_with(
     }
 }
 
-pub(crate) fn release() {
+fn release() {
     let old = {
         let mut g = global();
         if g.refs == 0 {
@@ -86,12 +118,19 @@ pub(crate) fn release() {
             return;
         }
         g.sched = None;
+        g.poll = None;
+        INSTANCE.store(0, Ordering::Release);
+        if std::mem::take(&mut g.listed) {
+            // UADK's wd_clear_ctx_config empties the whole list.
+            unlist_ctxs();
+        }
         g.comp.take()
     };
     // Dropped outside the lock: tearing down reaps in-flight requests and runs callbacks.
     drop(old);
 }
 
+/// The nodes set in a libnuma bitmask; `None` for no mask (NULL, or no bits behind it).
 fn nodes_of(bmp: *const bitmask) -> Option<Vec<u32>> {
     if bmp.is_null() {
         return None;
@@ -101,14 +140,16 @@ fn nodes_of(bmp: *const bitmask) -> Option<Vec<u32>> {
     if b.maskp.is_null() {
         return None;
     }
-    let words = (b.size as usize).div_ceil(64).min(64);
+    let size = (b.size as usize).min(64 * 64);
+    let words = size.div_ceil(64);
     // SAFETY: libnuma allocates maskp with at least ceil(size/64) longs.
     let mask = unsafe { std::slice::from_raw_parts(b.maskp, words) };
-    let v: Vec<u32> = (0..words * 64)
-        .filter(|&i| mask[i / 64] >> (i % 64) & 1 == 1)
-        .map(|i| i as u32)
-        .collect();
-    (!v.is_empty()).then_some(v)
+    Some(
+        (0..size)
+            .filter(|&i| mask[i / 64] >> (i % 64) & 1 == 1)
+            .map(|i| i as u32)
+            .collect(),
+    )
 }
 
 fn config_for(
@@ -128,7 +169,19 @@ fn config_for(
         .alg(alg)
         .policy(policy)
         .task_type(task);
-    if !params.is_null() {
+    // Poll threads are wd_comp_env_init's alone: UADK reads WD_COMP_ASYNC_POLL_EN there.
+    cfg.poll_threads.clear();
+    // WD_COMP_CTX_NUM, when set, comes before the caller's ctx_params (UADK's
+    // wd_ctx_param_init): its nodes are the ones it names.
+    if env.ctx_num.is_some() {
+        return Ok(cfg);
+    }
+    // As UADK's wd_alg_ctx_init: contexts go only to nodes that have a device serving
+    // the algorithm (for the CPU engine, every node).
+    let usable = crate::wd::device_nodes(alg.name(), task == TaskType::Instr);
+    if params.is_null() {
+        cfg.ctx_num.retain(|c| usable.contains(&c.node));
+    } else {
         // SAFETY: non-NULL pointer to the caller's wd_ctx_params.
         let p = unsafe { &*params };
         if p.op_type_num == 0 || p.op_type_num > 2 || p.ctx_set_num.is_null() {
@@ -138,8 +191,15 @@ fn config_for(
         }
         // SAFETY: op_type_num entries, as UADK's API defines.
         let sets = unsafe { std::slice::from_raw_parts(p.ctx_set_num, p.op_type_num as usize) };
-        let nodes =
-            nodes_of(p.bmp).unwrap_or_else(|| uadk::wd::numa::Topology::get().nodes.clone());
+        // No mask is every node (UADK sets all bits).
+        let mut nodes = nodes_of(p.bmp).unwrap_or_else(|| usable.clone());
+        nodes.retain(|n| usable.contains(n));
+        if nodes.is_empty() {
+            return Err(Error::NoDevice(format!(
+                "no device serving {} on the nodes of ctx_params.bmp",
+                alg.name()
+            )));
+        }
         cfg.ctx_num.clear();
         for node in nodes {
             for (op, set) in OpType::ALL.iter().zip(sets) {
@@ -187,7 +247,8 @@ pub extern "C" fn wd_comp_init2_(
 }
 
 /// Tear down one `wd_comp_init2_`: the last one stops the engine (sessions still open keep
-/// working until freed).
+/// working until freed). Async requests still in flight are finished and discarded, their
+/// callbacks not called, as in UADK; the same holds for the other uninits.
 #[no_mangle]
 pub extern "C" fn wd_comp_uninit2() {
     guard((), release)
@@ -210,6 +271,8 @@ pub(crate) struct CSess {
     held: AtomicU32,
     /// The key a caller's scheduler made for this session (freed with it, as UADK does).
     sched_key: AtomicUsize,
+    /// The CPU engine serves the session (see `async_bufs`).
+    cpu_engine: AtomicBool,
 }
 
 impl CSess {
@@ -219,6 +282,7 @@ impl CSess {
             sess: RwLock::new(None),
             held: AtomicU32::new(0),
             sched_key: AtomicUsize::new(0),
+            cpu_engine: AtomicBool::new(false),
         }
     }
 }
@@ -289,6 +353,10 @@ pub extern "C" fn wd_comp_alloc_sess(setup: *mut wd_comp_sess_setup) -> handle_t
         *cs.sess.write().unwrap_or_else(|e| e.into_inner()) = Some(sess);
         cs.held.store(0, Ordering::Relaxed);
         cs.sched_key.store(key, Ordering::Relaxed);
+        cs.cpu_engine.store(
+            comp.driver_name() == uadk::drv::cpu::DRIVER_NAME,
+            Ordering::Relaxed,
+        );
         cs.magic.store(LIVE, Ordering::Release);
         h
     })
@@ -429,6 +497,7 @@ fn whole(consumed: usize, produced: usize) -> Output {
         consumed,
         produced,
         end: true,
+        lz77: None,
     }
 }
 
@@ -491,6 +560,12 @@ fn block_entry(h_sess: handle_t, req: *mut wd_comp_req, sync2: bool) -> c_int {
             if let Err(rc) = check_req(s, req, false) {
                 return rc;
             }
+            if crate::lz77::is_lz77(s) {
+                return match sync2 {
+                    true => crate::lz77::sync2(s, req),
+                    false => crate::lz77::sync(s, req),
+                };
+            }
             if sync2 && req.data_fmt != WD_FLAT_BUF {
                 return EINVAL;
             }
@@ -530,6 +605,9 @@ pub extern "C" fn wd_do_comp_strm(h_sess: handle_t, req: *mut wd_comp_req) -> c_
         with_sess(h_sess, |s, cs| {
             if let Err(rc) = check_req(s, req, true) {
                 return rc;
+            }
+            if crate::lz77::is_lz77(s) {
+                return crate::lz77::strm(s, req);
             }
             if req.data_fmt != WD_FLAT_BUF || (req.src.is_null() && req.src_len > 0) {
                 return EINVAL;
@@ -576,11 +654,12 @@ pub extern "C" fn wd_do_comp_strm(h_sess: handle_t, req: *mut wd_comp_req) -> c_
     })
 }
 
-/// A request pointer that travels to the completing thread; the caller keeps the request
-/// alive until its callback has run (UADK's contract).
-struct ReqPtr(*mut wd_comp_req);
-// SAFETY: see above; only the callback touches the request, once.
-unsafe impl Send for ReqPtr {}
+/// The library's copy of an async request, made at submit (UADK's `fill_comp_msg`): the
+/// callback gets it with the results; the caller's own struct is not written after submit.
+struct ReqCopy(Box<wd_comp_req>);
+// SAFETY: plain data and the caller's pointers, which the async contract keeps valid
+// until the callback has run; only the completing thread uses the copy, once.
+unsafe impl Send for ReqCopy {}
 
 /// The caller's output segments of an async SGL request, filled when it completes.
 struct OutSegs(Vec<(*mut u8, usize)>);
@@ -603,10 +682,15 @@ impl OutSegs {
     }
 }
 
-/// The buffers of an async request: caller memory for flat buffers; for SGL, the input
-/// gathered now and the output produced into a flat buffer, then scattered into the
-/// caller's list when the request completes.
-fn async_bufs(r: &wd_comp_req) -> Option<(JobBuf, JobBuf, Option<OutSegs>)> {
+/// The buffers of an async request. For SGL, the input gathered now and the output
+/// produced into a flat buffer, then scattered into the caller's list when the request
+/// completes. Flat buffers are the caller's memory, which the device reaches directly
+/// (SVA), except on the CPU engine (`bounce`): its workers are the library's own code, so
+/// they work on copies, and the output reaches the caller's buffer when the request is
+/// reaped, just before the callback; after a teardown, never. A device that touches a
+/// buffer the caller freed early faults the request (the model checks each page); the
+/// CPU engine then touches none.
+fn async_bufs(r: &wd_comp_req, bounce: bool) -> Option<(JobBuf, JobBuf, Option<OutSegs>)> {
     if r.data_fmt == WD_SGL_BUF {
         let src = segments(r.src as *const wd_datalist, r.src_len)?;
         let dst = segments(r.dst as *const wd_datalist, r.dst_len)?;
@@ -617,6 +701,13 @@ fn async_bufs(r: &wd_comp_req) -> Option<(JobBuf, JobBuf, Option<OutSegs>)> {
         let out = OutSegs(dst.into_iter().map(|d| (d.as_mut_ptr(), d.len())).collect());
         let space = JobBuf::Flat(vec![0u8; r.dst_len as usize]);
         return Some((JobBuf::Flat(flat), space, Some(out)));
+    }
+    if bounce {
+        // SAFETY: src/dst non-NULL (checked) and of these lengths, valid now by contract.
+        let src = unsafe { std::slice::from_raw_parts(r.src as *const u8, r.src_len as usize) };
+        let out = OutSegs(vec![(r.dst as *mut u8, r.dst_len as usize)]);
+        let space = JobBuf::Flat(vec![0u8; r.dst_len as usize]);
+        return Some((JobBuf::Flat(src.to_vec()), space, Some(out)));
     }
     // SAFETY: UADK's async contract: the buffers stay valid and untouched until the
     // callback runs.
@@ -629,31 +720,44 @@ fn async_bufs(r: &wd_comp_req) -> Option<(JobBuf, JobBuf, Option<OutSegs>)> {
     Some((JobBuf::Raw(src), JobBuf::Raw(dst), None))
 }
 
-/// Async block request: returns at once; the request's callback runs from `wd_comp_poll`
-/// (or a poll thread) with the request updated. SGL requests (`WD_SGL_BUF`) have their
-/// output scattered into the caller's `list_dst` before the callback runs.
+/// Async block request: returns at once. As UADK, the request is copied now and the
+/// callback runs from `wd_comp_poll` (or a poll thread) with the library's copy, holding
+/// the results (`src_len`, `dst_len`, `status`); the caller's struct is not written, and
+/// may be reused or go out of scope once this returns. The buffers must stay valid until
+/// the callback. SGL requests (`WD_SGL_BUF`) have their output scattered into the caller's
+/// `list_dst` before the callback runs.
 #[no_mangle]
 pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c_int {
     guard(EINVAL, || {
         if req.is_null() {
             return EINVAL;
         }
-        // SAFETY: non-NULL pointer to the caller's request.
-        let r = unsafe { &mut *req };
-        with_sess(h_sess, |s, _| {
+        // SAFETY: non-NULL pointer to the caller's request, read only.
+        let r = unsafe { &*req };
+        with_sess(h_sess, |s, cs| {
             if let Err(rc) = check_req(s, r, false) {
                 return rc;
             }
+            let bounce = cs.cpu_engine.load(Ordering::Relaxed);
+            if crate::lz77::is_lz77(s) {
+                let instance = INSTANCE.load(Ordering::Acquire);
+                let live = Box::new(move || INSTANCE.load(Ordering::Acquire) == instance);
+                return crate::lz77::submit(s, r, bounce, live);
+            }
             let Some(cb) = r.cb else { return EINVAL };
-            let Some((src, dst, out_segs)) = async_bufs(r) else {
+            let Some((src, dst, out_segs)) = async_bufs(r, bounce) else {
                 return EINVAL; // a datalist shorter than the lengths claimed
             };
-            let rp = ReqPtr(req);
+            let copy = ReqCopy(Box::new(*r));
+            let instance = INSTANCE.load(Ordering::Acquire);
             let callback = Box::new(move |c: uadk::Completion| {
-                let rp = rp;
-                // SAFETY: the request outlives its callback by contract; nothing else
-                // touches it until then.
-                let req = unsafe { &mut *rp.0 };
+                let mut copy = copy;
+                if INSTANCE.load(Ordering::Acquire) != instance {
+                    // Finished while (or after) its framework was torn down: discarded,
+                    // nothing of the caller's is touched.
+                    return;
+                }
+                let req: &mut wd_comp_req = &mut copy.0;
                 let src_len = req.src_len as usize;
                 let o = match c.result {
                     Ok(o) => {
@@ -700,30 +804,47 @@ fn poll_with(count: *mut u32, f: impl FnOnce(&Comp) -> uadk::Result<u32>) -> c_i
     })
 }
 
-/// Reap up to `expt` async completions over all contexts; with a caller's scheduler, its
-/// `poll_policy` decides (UADK's behaviour).
+/// Reap up to `expt` async completions. After `wd_comp_init`, the scheduler's
+/// `poll_policy` does it, as in UADK (ours calls the `user_poll_func` given to
+/// `wd_sched_rr_alloc` for each async context); otherwise every async context is polled.
 #[no_mangle]
 pub extern "C" fn wd_comp_poll(expt: u32, count: *mut u32) -> c_int {
-    let sched = guard(None, || global().sched.clone());
-    if let Some(f) = sched {
+    let policy = guard(None, || global().poll);
+    if let Some(p) = policy {
         if count.is_null() {
             return EINVAL;
         }
-        return guard(EINVAL, || f.poll(expt, count));
+        // SAFETY: non-NULL pointer to the caller's counter; the policy adds to it.
+        unsafe { *count = 0 };
+        return guard(EINVAL, || p.poll(expt, count));
     }
     poll_with(count, |c| c.poll(expt))
 }
 
-/// Reap up to `expt` async completions of one context.
+/// Reap up to `expt` async completions of one context; `expt` 0 is refused with
+/// `-WD_EINVAL`, as UADK does (it means "all" only for `wd_comp_poll` here).
 #[no_mangle]
 pub extern "C" fn wd_comp_poll_ctx(idx: u32, expt: u32, count: *mut u32) -> c_int {
+    if expt == 0 {
+        return EINVAL;
+    }
     poll_with(count, |c| c.poll_ctx(idx as usize, expt))
 }
 
-/// Initialise from UADK's environment variables (`WD_COMP_CTX_NUM`, ...).
+/// The configuration of UADK's environment inits: the variables decide contexts and poll
+/// threads (`WD_COMP_ASYNC_POLL_EN` is read here and only here, as in UADK); the
+/// highest-priority driver present serves (the accelerator when there is one, as UADK's
+/// env init, which opens device queues; else the CPU engine).
+fn env_config() -> uadk::Result<CompConfig> {
+    Ok(CompConfig::from_env()?.task_type(TaskType::Mix))
+}
+
+/// Initialise from UADK's environment variables (`WD_COMP_CTX_NUM`,
+/// `WD_COMP_ASYNC_POLL_EN`, `WD_COMP_ASYNC_POLL_NUM`, `WD_COMP_EPOLL_EN`). The scheduler
+/// argument is not used: the core's round-robin groups schedule.
 #[no_mangle]
 pub extern "C" fn wd_comp_env_init(_sched: *mut wd_sched) -> c_int {
-    guard(EINVAL, || install(Comp::from_env))
+    guard(EINVAL, || install(|| Comp::new(env_config()?)))
 }
 
 /// Tear down what `wd_comp_env_init` set up.
@@ -748,7 +869,7 @@ pub extern "C" fn wd_comp_ctx_num_init(node: u32, type_: u32, num: u32, mode: u8
             return EINVAL;
         }
         install(|| {
-            let mut cfg = CompConfig::from_env()?;
+            let mut cfg = env_config()?;
             cfg.ctx_num = vec![CtxNum {
                 mode,
                 op,
@@ -802,4 +923,142 @@ pub extern "C" fn wd_comp_get_env_param(
         }
         0
     })
+}
+
+/// UADK's name for the contexts of `wd_comp` in libwd's context list (every algorithm).
+const COMP_ALGS: &CStr = c"zlib gzip deflate lz77_zstd lz4 lz77_only";
+
+/// libwd's `wd_insert_ctx_list` / `wd_remove_ctx_list`: the loaded library's exports when
+/// there is one (see [`crate::libwd_export`]), else this copy's.
+fn libwd_list_fns() -> (Option<usize>, Option<usize>) {
+    static FNS: OnceLock<(Option<usize>, Option<usize>)> = OnceLock::new();
+    *FNS.get_or_init(|| {
+        (
+            crate::libwd_export(c"wd_insert_ctx_list"),
+            crate::libwd_export(c"wd_remove_ctx_list"),
+        )
+    })
+}
+
+fn list_ctx(h: handle_t) {
+    type InsertFn = unsafe extern "C" fn(handle_t, *mut c_char) -> c_int;
+    let name = COMP_ALGS.as_ptr() as *mut c_char;
+    match libwd_list_fns().0 {
+        Some(f) => {
+            // SAFETY: libwd's export of that name, with wd_bmm.h's signature; it only
+            // reads the name.
+            let f = unsafe { std::mem::transmute::<*mut c_void, InsertFn>(f as *mut c_void) };
+            // SAFETY: as above.
+            unsafe { f(h, name) };
+        }
+        None => {
+            crate::wd::wd_insert_ctx_list(h, name);
+        }
+    }
+}
+
+fn unlist_ctxs() {
+    type RemoveFn = unsafe extern "C" fn();
+    match libwd_list_fns().1 {
+        Some(f) => {
+            // SAFETY: libwd's export of that name, with wd_bmm.h's signature.
+            let f = unsafe { std::mem::transmute::<*mut c_void, RemoveFn>(f as *mut c_void) };
+            // SAFETY: as above.
+            unsafe { f() };
+        }
+        None => crate::wd::wd_remove_ctx_list(),
+    }
+}
+
+/// Initialise with a caller-built context configuration (contexts from `wd_request_ctx`)
+/// and a scheduler: one from `wd_sched_rr_alloc` (whatever its fields say now), or the
+/// caller's own `struct wd_sched` (its four members must be set, as UADK checks). Context
+/// indices are the caller's, so `wd_comp_poll_ctx(i)` polls `config->ctxs[i]`.
+///
+/// Requests go to the driver of the contexts' devices: contexts on accelerator queues
+/// (`hisi_zip-N`, real or modelled) are served by the hardware driver, contexts on the CPU
+/// engine's pseudo-devices by the CPU engine (both kinds: the higher-priority driver).
+/// `WD_COMP_ASYNC_POLL_EN` is not read here (UADK reads it in `wd_comp_env_init` only):
+/// the caller polls. Hardware contexts are listed for `wd_find_ctx` until uninit.
+#[no_mangle]
+pub extern "C" fn wd_comp_init(config: *mut wd_ctx_config, sched: *mut wd_sched) -> c_int {
+    guard(EINVAL, || {
+        if config.is_null() || sched.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: non-NULL pointer from the caller.
+        let cfg = unsafe { &*config };
+        if cfg.ctx_num == 0 || cfg.ctxs.is_null() {
+            return EINVAL;
+        }
+        let Some(how) = sched::for_init(sched) else {
+            return EINVAL;
+        };
+        // SAFETY: ctx_num entries, by the API's contract.
+        let ctxs = unsafe { std::slice::from_raw_parts(cfg.ctxs, cfg.ctx_num as usize) };
+        let mut list = Vec::with_capacity(ctxs.len());
+        let (mut on_cpu, mut on_hw) = (0, 0);
+        for c in ctxs {
+            let Some((node, on_cpu_engine)) = ctx_info(c.ctx as handle_t) else {
+                return EINVAL;
+            };
+            let Ok(op) = OpType::from_u32(c.op_type as u32) else {
+                return EINVAL;
+            };
+            let mode = match c.ctx_mode {
+                0 => CtxMode::Sync,
+                1 => CtxMode::Async,
+                _ => return EINVAL,
+            };
+            if on_cpu_engine {
+                on_cpu += 1;
+            } else {
+                on_hw += 1;
+            }
+            list.push(CtxSpec { node, mode, op });
+        }
+        let task = match (on_cpu, on_hw) {
+            (_, 0) => TaskType::Instr,
+            (0, _) => TaskType::Hw,
+            _ => TaskType::Mix,
+        };
+        let mut c = match CompConfig::from_env() {
+            Ok(c) => c.task_type(task),
+            Err(e) => return crate::neg(&e),
+        };
+        c.poll_threads.clear();
+        let poll = Some(how.poll_policy());
+        let foreign = match how {
+            InitSched::Builtin { policy, .. } => {
+                c = c.policy(policy);
+                None
+            }
+            InitSched::Caller(f) => {
+                c = c.scheduler(f.clone());
+                Some(f)
+            }
+        };
+        c.ctx_list = Some(list);
+        let setup = CallerSetup {
+            sched: foreign,
+            poll,
+            ctxs: ctxs.iter().map(|c| c.ctx as handle_t).collect(),
+        };
+        install_with(setup, || Comp::new(c))
+    })
+}
+
+/// Tear down what `wd_comp_init` set up.
+#[no_mangle]
+pub extern "C" fn wd_comp_uninit() {
+    guard((), release)
+}
+
+/// A hardware driver's async message for context `idx` and `tag` (UADK's message pool,
+/// which its drivers read back on completion). `wd_comp` here hands no request to a C
+/// driver: the core owns every async request, so the pool holds no message and every
+/// `(idx, tag)` answers NULL, as UADK answers for a tag outside its pool.
+#[no_mangle]
+pub extern "C" fn wd_comp_get_msg(_idx: u32, _tag: u32) -> *mut c_void {
+    std::ptr::null_mut()
 }

@@ -7,12 +7,11 @@
 //! freed, a handle is a slot's address, and a lookup checks that the value lies on a slot
 //! boundary inside one of the segments: a few compares, no lock, on every request. A freed
 //! slot is marked dead by its owner and reused by the next allocation, so a stale handle
-//! reads as a dead slot. [`Registry`] holds objects that are freed for real (schedulers):
-//! a map from the handle to a counted reference.
+//! reads as a dead slot. (Schedulers and pools keep registries of their own: `sched.rs`,
+//! `mempool.rs`.)
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicPtr, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 /// Slots of the first segment; segment `i` has `FIRST << i`.
 const FIRST: usize = 64;
@@ -110,39 +109,6 @@ impl<T: Sync + 'static> Slab<T> {
     }
 }
 
-/// Objects freed for real, looked up by handle.
-pub(crate) struct Registry<T> {
-    map: Mutex<BTreeMap<usize, Arc<T>>>,
-}
-
-impl<T> Registry<T> {
-    /// An empty registry.
-    pub(crate) const fn new() -> Registry<T> {
-        Registry {
-            map: Mutex::new(BTreeMap::new()),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<usize, Arc<T>>> {
-        self.map.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Record `h` as issued for `t`.
-    pub(crate) fn insert(&self, h: usize, t: Arc<T>) {
-        self.lock().insert(h, t);
-    }
-
-    /// The object issued as `h`.
-    pub(crate) fn get(&self, h: usize) -> Option<Arc<T>> {
-        self.lock().get(&h).cloned()
-    }
-
-    /// Forget `h`; its object, if it was issued.
-    pub(crate) fn remove(&self, h: usize) -> Option<Arc<T>> {
-        self.lock().remove(&h)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,15 +142,5 @@ mod tests {
         SLAB.put(hs[3]);
         SLAB.put(12345); // not ours: ignored
         assert_eq!(SLAB.take().unwrap().0, hs[3]);
-    }
-
-    #[test]
-    fn registry_forgets_removed_handles() {
-        let r: Registry<u8> = Registry::new();
-        r.insert(10, Arc::new(7));
-        assert_eq!(r.get(10).as_deref(), Some(&7));
-        assert!(r.get(11).is_none());
-        assert_eq!(r.remove(10).as_deref(), Some(&7));
-        assert!(r.get(10).is_none() && r.remove(10).is_none());
     }
 }

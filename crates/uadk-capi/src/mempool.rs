@@ -158,6 +158,8 @@ struct CtxPool {
     bp: Arc<BlockPool>,
     bp_handle: handle_t,
     failures: AtomicU32,
+    /// The id of the context's device (`hisi_zip-3` → 3), for `wd_get_dev_id`.
+    dev_id: u32,
 }
 
 enum Pool {
@@ -488,6 +490,10 @@ pub extern "C" fn wd_mempool_alloc(h_ctx: handle_t, setup: *mut wd_mempool_setup
         }
         // SAFETY: non-NULL pointer to the caller's setup.
         let s = unsafe { &*setup };
+        // As UADK: a device whose name ends in no `-<id>` gets no pool.
+        let Some(dev_id) = crate::wd::dev_id_of(&ctx.dev_name()) else {
+            return ptr::null_mut();
+        };
         let (bs, num) = (s.block_size as usize, s.block_num as usize);
         let Some(total) = bs.checked_mul(num).filter(|&t| t > 0) else {
             return ptr::null_mut();
@@ -510,6 +516,7 @@ pub extern "C" fn wd_mempool_alloc(h_ctx: handle_t, setup: *mut wd_mempool_setup
             bp,
             bp_handle,
             failures: AtomicU32::new(0),
+            dev_id,
         }))) as *mut c_void
     })
 }
@@ -625,4 +632,12 @@ pub extern "C" fn wd_get_bufsize(pool: *mut c_void) -> u32 {
     guard(0, || {
         ctx_pool(pool as handle_t).map_or(0, |cp| cp.bp.block_size as u32)
     })
+}
+
+/// The id of the device a context pool was made for (the number ending its name:
+/// `hisi_zip-3` → 3), which `SCHED_POLICY_DEV` schedulers take as `sched_params.dev_id`;
+/// 0 for a bad pool.
+#[no_mangle]
+pub extern "C" fn wd_get_dev_id(pool: *mut c_void) -> u32 {
+    guard(0, || ctx_pool(pool as handle_t).map_or(0, |cp| cp.dev_id))
 }

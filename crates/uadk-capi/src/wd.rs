@@ -27,7 +27,7 @@ use uadk::wd::numa::Topology;
 use uadk::wd::status::{WD_EINVAL, WD_ENODEV};
 
 const CPU_API: &str = "cpu";
-const CPU_ALGS: &str = "deflate\nzlib\ngzip\nlz4";
+const CPU_ALGS: &str = "deflate\nzlib\ngzip\nlz77_zstd\nlz4\nlz77_only";
 const CPU_DEV_PREFIX: &str = "/dev/uadk-cpu-";
 /// What a CPU pseudo-device reports as free contexts: it has no fixed limit.
 const CPU_AVAIL_CTX: c_int = 4096;
@@ -129,6 +129,23 @@ fn devices_for(alg: &str) -> Vec<uacce_dev> {
         return hw;
     }
     Topology::get().nodes.iter().map(|&n| cpu_dev(n)).collect()
+}
+
+/// The NUMA nodes that have a device serving `alg`, in ascending order: those of the
+/// UACCE devices [`wd_get_accel_list`] lists (the CPU engine's pseudo-devices, on every
+/// node, when none does); every node when the CPU engine is asked for.
+pub(crate) fn device_nodes(alg: &str, cpu_engine: bool) -> Vec<u32> {
+    let mut nodes: Vec<u32> = if cpu_engine {
+        Topology::get().nodes.clone()
+    } else {
+        devices_for(alg)
+            .iter()
+            .map(|d| d.numa_id.max(0) as u32)
+            .collect()
+    };
+    nodes.sort_unstable();
+    nodes.dedup();
+    nodes
 }
 
 /// `d` in memory from `malloc`, as UADK's callers free it.
@@ -493,6 +510,28 @@ impl CtxHandle {
     pub fn node(&self) -> u32 {
         self.node.load(Ordering::Relaxed)
     }
+
+    /// Whether the context is on a CPU pseudo-device (no queue), not a UACCE device.
+    pub fn on_cpu_engine(&self) -> bool {
+        // SAFETY: `api` is written only while the handle is dead; this one is live.
+        field(unsafe { &*self.api.get() }) == CPU_API
+    }
+
+    /// The device's name (`hisi_zip-0`, `uadk-cpu-0`).
+    pub fn dev_name(&self) -> String {
+        // SAFETY: as in `on_cpu_engine`.
+        field(unsafe { &*self.dev_name.get() })
+    }
+}
+
+/// The number after the last `-` of a device name (`hisi_zip-3` → 3), as UADK parses
+/// device ids; None when there is none.
+pub(crate) fn dev_id_of(name: &str) -> Option<u32> {
+    let (_, tail) = name.rsplit_once('-')?;
+    if tail.is_empty() || !tail.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    tail.parse().ok()
 }
 
 impl CtxHandle {
@@ -517,30 +556,45 @@ pub(crate) fn ctx_ref(h: handle_t) -> Option<&'static CtxHandle> {
     (c.magic.load(Ordering::Acquire) == LIVE).then_some(c)
 }
 
-/// The NUMA node of a context that `libwd` issued, asked of `libwd` itself: each of the two
-/// libraries links its own copy of this crate, and only `libwd`'s table knows `libwd`'s
-/// contexts. Where no separate `libwd.so.2` is loaded (a single binary), the local table.
-pub(crate) fn ctx_node(h: handle_t) -> Option<u32> {
+/// The NUMA node of a context that `libwd` issued, and whether it is a CPU pseudo-device's,
+/// asked of `libwd` itself through its exported calls: each of the two libraries links its
+/// own copy of this crate, and only `libwd`'s table knows `libwd`'s contexts. Where no
+/// separate `libwd.so.2` is loaded (a single binary), the local table. None for a value
+/// that is not a live context.
+pub(crate) fn ctx_info(h: handle_t) -> Option<(u32, bool)> {
     type NumaFn = extern "C" fn(handle_t) -> c_int;
-    static LIBWD: std::sync::OnceLock<Option<NumaFn>> = std::sync::OnceLock::new();
+    type ApiFn = extern "C" fn(handle_t) -> *mut c_char;
+    static LIBWD: std::sync::OnceLock<Option<(NumaFn, ApiFn)>> = std::sync::OnceLock::new();
     let f = LIBWD.get_or_init(|| {
         // SAFETY: dlopen with RTLD_NOLOAD only finds a library already loaded (our own
-        // dependency), and dlvsym looks up libwd's exported UADK_2.0 function, whose
-        // signature is `int wd_get_numa_id(handle_t)`.
+        // dependency), and dlvsym looks up libwd's exported UADK_2.0 functions, whose
+        // signatures are `int wd_get_numa_id(handle_t)` and `char *wd_ctx_get_api(handle_t)`.
         unsafe {
             let lib = libc::dlopen(c"libwd.so.2".as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
             if lib.is_null() {
                 return None;
             }
-            let sym = libc::dlvsym(lib, c"wd_get_numa_id".as_ptr(), c"UADK_2.0".as_ptr());
-            (!sym.is_null()).then(|| std::mem::transmute::<*mut c_void, NumaFn>(sym))
+            let numa = libc::dlvsym(lib, c"wd_get_numa_id".as_ptr(), c"UADK_2.0".as_ptr());
+            let api = libc::dlvsym(lib, c"wd_ctx_get_api".as_ptr(), c"UADK_2.0".as_ptr());
+            (!numa.is_null() && !api.is_null()).then(|| {
+                (
+                    std::mem::transmute::<*mut c_void, NumaFn>(numa),
+                    std::mem::transmute::<*mut c_void, ApiFn>(api),
+                )
+            })
         }
     });
-    let node = match f {
-        Some(f) => f(h),
-        None => wd_get_numa_id(h),
+    let (node, api) = match f {
+        Some((numa, api)) => (numa(h), api(h)),
+        None => (wd_get_numa_id(h), wd_ctx_get_api(h)),
     };
-    u32::try_from(node).ok()
+    let node = u32::try_from(node).ok()?;
+    if api.is_null() {
+        return None;
+    }
+    // SAFETY: a live context's api string, NUL-terminated, kept while the context lives.
+    let on_cpu = unsafe { CStr::from_ptr(api) }.to_bytes() == CPU_API.as_bytes();
+    Some((node, on_cpu))
 }
 
 /// Run `f` on a context's queue: `None` for a bad handle, `Some(None)` for a context
@@ -849,6 +903,159 @@ pub extern "C" fn wd_ctx_wait(h_ctx: handle_t, ms: u16) -> c_int {
             Some(Some(Ok(false))) => 0,
             Some(Some(Err(e))) => neg(&e),
         }
+    })
+}
+
+/// UADK's `CRYPTO_MAX_ALG_NAME`: an entry's algorithm string is cut to one less.
+const CTX_LIST_ALG_MAX: usize = 128;
+
+/// One entry of libwd's list of hardware contexts (`wd_bmm.h`).
+struct ListedCtx {
+    alg: String,
+    h: handle_t,
+    node: u32,
+    used: bool,
+}
+
+/// The contexts the alg layers' inits list for `wd_find_ctx`, in insertion order.
+static CTX_LIST: Mutex<Vec<ListedCtx>> = Mutex::new(Vec::new());
+
+fn ctx_list() -> std::sync::MutexGuard<'static, Vec<ListedCtx>> {
+    CTX_LIST.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Add a context to the list `wd_find_ctx` searches, under `alg_name` (a space-separated
+/// list of algorithms, as an alg layer names its contexts). As UADK, only contexts on a
+/// hardware queue are listed: one on a CPU pseudo-device is skipped with 0. `-WD_EINVAL`
+/// for a NULL name, a zero or released handle.
+#[no_mangle]
+pub extern "C" fn wd_insert_ctx_list(h_ctx: handle_t, alg_name: *mut c_char) -> c_int {
+    guard(EINVAL, || {
+        if alg_name.is_null() {
+            return EINVAL;
+        }
+        let Some(c) = ctx_ref(h_ctx) else {
+            return EINVAL;
+        };
+        if c.on_cpu_engine() {
+            return 0;
+        }
+        // SAFETY: NUL-terminated by contract; strnlen reads at most the limit.
+        let len = unsafe { libc::strnlen(alg_name, CTX_LIST_ALG_MAX - 1) };
+        // SAFETY: `len` bytes at `alg_name` (above).
+        let bytes = unsafe { std::slice::from_raw_parts(alg_name as *const u8, len) };
+        ctx_list().push(ListedCtx {
+            alg: String::from_utf8_lossy(bytes).into_owned(),
+            h: h_ctx,
+            node: c.node(),
+            used: false,
+        });
+        0
+    })
+}
+
+/// Empty the list of [`wd_insert_ctx_list`] (an alg layer's uninit does, as UADK's).
+#[no_mangle]
+pub extern "C" fn wd_remove_ctx_list() {
+    guard((), || ctx_list().clear())
+}
+
+/// A listed hardware context serving `alg_name` (a substring of its entry's name) not
+/// handed out yet: one on the calling CPU's node, else the nearest by NUMA distance. It
+/// is marked used. 0 when none is left (or for NULL).
+#[no_mangle]
+pub extern "C" fn wd_find_ctx(alg_name: *const c_char) -> handle_t {
+    guard(0, || {
+        let Some(alg) = alg_arg(alg_name) else {
+            return 0;
+        };
+        let here = Topology::get().current_node();
+        let mut list = ctx_list();
+        let mut nearest: Option<(usize, i32)> = None;
+        for (i, e) in list.iter().enumerate() {
+            if e.used || !e.alg.contains(alg.as_str()) {
+                continue;
+            }
+            if e.node == here {
+                nearest = Some((i, i32::MIN));
+                break;
+            }
+            let d = numa_distance(here, e.node);
+            if nearest.is_none_or(|(_, best)| d < best) {
+                nearest = Some((i, d));
+            }
+        }
+        match nearest {
+            Some((i, _)) => {
+                list[i].used = true;
+                list[i].h
+            }
+            None => 0,
+        }
+    })
+}
+
+/// The bandwidth usage of a device for `alg_name` and op type `alg_op_type`, in percent,
+/// from its sysfs `dev_usage` attribute (UADK after v2.10): a ZIP device's `COMPRESS`
+/// (op 0) or `DECOMPRESS` (op 1) line, a SEC device's `SEC` line, an HPRE device's `ECC`
+/// or `RSA` line. `-WD_EINVAL` for NULL, an algorithm the device does not list, an op type
+/// or device kind with no such line (the CPU engine's pseudo-devices have none);
+/// `-WD_ENODEV` when the device has no `dev_usage` (UADK returns `access()`'s -1).
+#[no_mangle]
+pub extern "C" fn wd_get_dev_usage(
+    dev: *mut uacce_dev,
+    alg_name: *const c_char,
+    alg_op_type: u8,
+) -> c_int {
+    guard(EINVAL, || {
+        let Some(alg) = alg_arg(alg_name) else {
+            return EINVAL;
+        };
+        if dev.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: a device from this library or the caller, valid for the call.
+        let d = unsafe { &*dev };
+        if !field(&d.algs).split('\n').any(|a| a == alg) || is_cpu_dev(d) {
+            return EINVAL;
+        }
+        let root = field(&d.dev_root);
+        let name = root.rsplit('/').next().unwrap_or("");
+        let Ok(label) = uacce::usage_label(name, &alg, alg_op_type) else {
+            return EINVAL;
+        };
+        let Some(u) = uacce_devices().into_iter().find(|u| u.name == name) else {
+            return -WD_ENODEV;
+        };
+        match u.usage(label) {
+            Ok(v) => v.min(i32::MAX as u32) as c_int,
+            Err(e) => neg(&e),
+        }
+    })
+}
+
+/// Compare `n` bytes in time that does not depend on where they differ: 0 when equal,
+/// nonzero otherwise (the OR of the bytes' differences; not an ordering). UADK after
+/// v2.10 exports it for its drivers' MAC and key checks.
+#[no_mangle]
+pub extern "C" fn memcmp_consttime(s1: *const c_void, s2: *const c_void, n: usize) -> c_int {
+    guard(EINVAL, || {
+        if n == 0 {
+            return 0;
+        }
+        if s1.is_null() || s2.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: `n` readable bytes at each pointer, by the function's contract.
+        let (a, b) = unsafe {
+            (
+                std::slice::from_raw_parts(s1 as *const u8, n),
+                std::slice::from_raw_parts(s2 as *const u8, n),
+            )
+        };
+        let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+        // The fold reads every byte; black_box keeps the compiler from stopping early.
+        c_int::from(std::hint::black_box(diff))
     })
 }
 

@@ -1,4 +1,4 @@
-//! `dfx`: versions, build information and per-context counters.
+//! `dfx`: versions, build information, per-context counters and device usage.
 
 use crate::common::Result;
 use std::process::ExitCode;
@@ -24,17 +24,74 @@ pub struct Args {
     /// Task type of the engine: hw, instr or mix [default: mix, the best driver present]
     #[arg(long, value_enum, default_value_t = crate::list::Task::Mix)]
     pub task: crate::list::Task,
+
+    /// Print a device's bandwidth usage for an algorithm and op type, from its sysfs
+    /// `dev_usage` (UADK's `dfx --usage`, added after v2.10)
+    #[arg(long)]
+    pub usage: bool,
+
+    /// The device of `--usage`
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "hisi_zip-0",
+        requires = "usage"
+    )]
+    pub device: String,
+
+    /// The algorithm of `--usage`
+    #[arg(
+        long = "alg_name",
+        value_name = "ALG",
+        default_value = "zlib",
+        requires = "usage"
+    )]
+    pub alg_name: String,
+
+    /// The op type of `--usage` (ZIP devices: 0 compression, 1 decompression)
+    #[arg(
+        long = "op_type",
+        value_name = "N",
+        default_value_t = 0,
+        requires = "usage"
+    )]
+    pub op_type: u8,
 }
 
 /// Run `dfx`.
 pub fn run(args: Args) -> Result<ExitCode> {
-    if args.version || !args.counters {
+    if args.version || !(args.counters || args.usage) {
         print_version();
     }
     if args.counters {
         print_counters(&args)?;
     }
+    if args.usage {
+        print_usage(&args)?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--usage`: the device's `dev_usage` line for the algorithm and op type.
+fn print_usage(args: &Args) -> Result<()> {
+    let err = crate::common::Error::msg;
+    let dev = uadk::uacce::list()
+        .into_iter()
+        .find(|d| d.name == args.device)
+        .ok_or_else(|| err(format!("no device named {}", args.device)))?;
+    if !dev.supports(&args.alg_name) {
+        return Err(err(format!(
+            "{} does not serve {}",
+            dev.name, args.alg_name
+        )));
+    }
+    let label = uadk::uacce::usage_label(&dev.name, &args.alg_name, args.op_type)?;
+    let v = dev.usage(label)?;
+    println!(
+        "{} {} op type {} usage is {v}",
+        dev.name, args.alg_name, args.op_type
+    );
+    Ok(())
 }
 
 fn print_version() {

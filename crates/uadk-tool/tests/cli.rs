@@ -349,6 +349,50 @@ fn benchmark_sync_and_async() {
 }
 
 #[test]
+fn benchmark_lz77_on_the_cpu_engine_and_modelled_devices() {
+    for alg in ["lz77_zstd", "lz77_only"] {
+        for model in [None, Some("2@0")] {
+            for (opt, mode) in [("0", "--sync"), ("2", "--sync"), ("0", "--async")] {
+                let mut a = vec!["--alg", alg, "--opt", opt, mode];
+                if let Some(m) = model {
+                    a.extend_from_slice(&["--model", m]);
+                }
+                let out = bench(&a);
+                assert!(out.contains("MB/s") && out.contains(alg), "{out}");
+                assert!(out.contains("level 8"), "lz77 defaults to level 8: {out}");
+                let driver = if model.is_some() {
+                    "driver hisi_zip"
+                } else {
+                    "driver cpu"
+                };
+                assert!(out.contains(driver), "{out}");
+            }
+        }
+        let out = bench(&["--alg", alg, "--complevel", "9"]);
+        assert!(out.contains("level 9"), "{out}");
+        // The engine has levels 8 and 9 only, as UADK's driver says.
+        let err = fails(&run(&[
+            "benchmark",
+            "--alg",
+            alg,
+            "--complevel",
+            "1",
+            "--seconds",
+            "0.1",
+        ]));
+        assert!(err.contains("level"), "{err}");
+    }
+    let err = fails(&run(&[
+        "benchmark",
+        "--alg",
+        "lz77_zstd",
+        "--pktlen",
+        "256K",
+    ]));
+    assert!(err.contains("131072"), "{err}");
+}
+
+#[test]
 fn benchmark_streams_files_json_and_processes() {
     let dir = TempDir::new("bench");
     let f = dir.path("in.txt");
@@ -396,6 +440,31 @@ fn dfx_prints_versions_and_counters() {
     let o = run(&["dfx", "--counters"]);
     ok(&o);
     assert!(stdout(&o).contains("BYTES_IN"), "{}", stdout(&o));
+    // --usage reads a device's dev_usage: modelled devices have one (idle: 0); an op type,
+    // algorithm or device without one is an error.
+    let o = run(&["--model", "2@0", "dfx", "--usage", "--device", "hisi_zip-1"]);
+    ok(&o);
+    assert_eq!(stdout(&o).trim(), "hisi_zip-1 zlib op type 0 usage is 0");
+    let o = run(&[
+        "--model",
+        "1@0",
+        "dfx",
+        "--usage",
+        "--alg_name",
+        "gzip",
+        "--op_type",
+        "1",
+    ]);
+    ok(&o);
+    assert_eq!(stdout(&o).trim(), "hisi_zip-0 gzip op type 1 usage is 0");
+    for bad in [
+        &["--model", "1@0", "dfx", "--usage", "--op_type", "2"][..],
+        &["--model", "1@0", "dfx", "--usage", "--alg_name", "zstd"][..],
+        &["--model", "1@0", "dfx", "--usage", "--device", "hisi_zip-7"][..],
+    ] {
+        let o = run(bad);
+        assert!(!o.status.success(), "{bad:?}: {}", stdout(&o));
+    }
 }
 
 #[test]

@@ -40,11 +40,11 @@ pub mod wd;
 
 pub use comp::io::{Decoder, Encoder};
 pub use comp::{
-    compress_bound, Comp, CompConfig, CompFuture, CtxInfo, CtxSpec, Session, SessionSetup,
-    SubmitError,
+    compress_bound, Comp, CompConfig, CompFuture, CtxInfo, CtxSpec, Lz77Output, Session,
+    SessionSetup, SubmitError,
 };
 pub use drv::{Callback, Completion, JobBuf, RawBuf};
-pub use req::{Alg, Level, OpType, Output, ReqParams, WindowSize};
+pub use req::{Alg, BlockType, Level, Lz77Meta, OpType, Output, ReqParams, WindowSize};
 
 /// Version of this library.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -245,6 +245,52 @@ pub struct Output {
     pub produced: usize,
     /// The stream is complete (UADK's `WD_STREAM_END`).
     pub end: bool,
+    /// For `lz77_zstd` and `lz77_only`: where the sequences are and what the engine counted.
+    pub lz77: Option<Lz77Meta>,
+}
+
+/// What an lz77 request reports besides its bytes: UADK's `struct wd_lz77_zstd_data`
+/// without its pointers (docs/hardware.md has the layout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lz77Meta {
+    /// Offset in the output of the first sequence record: the literal area's size.
+    pub seq_offset: usize,
+    /// Literals in the literal area (`lit_num`).
+    pub lit_num: u32,
+    /// Sequence records (`seq_num`).
+    pub seq_num: u32,
+    /// Literal-length overflow count (`lit_length_overflow_cnt`; `lz77_zstd` only).
+    pub overflow_cnt: u32,
+    /// Record whose literal length overflowed (`lit_length_overflow_pos`; `lz77_zstd` only).
+    pub overflow_pos: u32,
+}
+
+/// How the caller emitted the previous block of an `lz77_zstd` stream (UADK's `blk_type`):
+/// zstd keeps repeat offsets only through compressed blocks, so the engine resumes from the
+/// offsets before that block otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u32)]
+pub enum BlockType {
+    /// A raw (stored) block.
+    Raw = 0,
+    /// An RLE block.
+    Rle = 1,
+    /// A compressed block (the default).
+    #[default]
+    Compressed = 2,
+}
+
+impl BlockType {
+    /// From UADK's value. UADK's driver only asks whether it is 2 (`COMP_BLK`); values
+    /// other than 0, 1 and 2 are taken as 0 here, which the driver treats alike.
+    pub fn from_u32(v: u32) -> BlockType {
+        match v {
+            0 => BlockType::Raw,
+            1 => BlockType::Rle,
+            2 => BlockType::Compressed,
+            _ => BlockType::Raw,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ mod prepare;
 mod summary;
 mod threads;
 
-use crate::common::{parse_size, parse_window, AlgArg, Error, Result};
+use crate::common::{parse_size, parse_window, Error, Result};
 use multi::{run_children, wait_for_go};
 use prepare::Bench;
 use std::ffi::OsString;
@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 use summary::Summary;
-use uadk::{CtxMode, OpType, TaskType, WindowSize};
+use uadk::{Alg, CtxMode, OpType, TaskType, WindowSize};
 
 /// Size of the built-in input (more when one packet is larger).
 const GENERATED_LEN: usize = 4 << 20;
@@ -63,12 +63,50 @@ impl Mode {
     }
 }
 
+/// `--alg`: the compression algorithms of UADK's benchmark, with its names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchAlg {
+    /// zlib wrapper (RFC 1950)
+    Zlib,
+    /// gzip wrapper (RFC 1952)
+    Gzip,
+    /// Raw deflate (RFC 1951)
+    Deflate,
+    /// LZ4 block format (block mode only)
+    Lz4,
+    /// The engine's LZ77 sequences for zstd (compression only; levels 8 and 9)
+    #[value(name = "lz77_zstd")]
+    Lz77Zstd,
+    /// The engine's plain LZ77 sequences (compression only; levels 8 and 9)
+    #[value(name = "lz77_only")]
+    Lz77Only,
+}
+
+impl BenchAlg {
+    /// The library's algorithm.
+    pub fn alg(self) -> Alg {
+        match self {
+            BenchAlg::Zlib => Alg::Zlib,
+            BenchAlg::Gzip => Alg::Gzip,
+            BenchAlg::Deflate => Alg::Deflate,
+            BenchAlg::Lz4 => Alg::Lz4,
+            BenchAlg::Lz77Zstd => Alg::Lz77Zstd,
+            BenchAlg::Lz77Only => Alg::Lz77Only,
+        }
+    }
+
+    /// An lz77 intermediate format.
+    pub fn is_lz77(self) -> bool {
+        matches!(self, BenchAlg::Lz77Zstd | BenchAlg::Lz77Only)
+    }
+}
+
 /// Options of `benchmark`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// Algorithm
-    #[arg(long, value_enum, default_value_t = AlgArg::Zlib)]
-    pub alg: AlgArg,
+    #[arg(long, value_enum, default_value_t = BenchAlg::Zlib)]
+    pub alg: BenchAlg,
 
     /// Mode: sva/nosva take the best driver of any kind, instr the CPU engine
     /// [default: sva with --model or UADK_ZIP_MODEL, else instr]
@@ -115,10 +153,10 @@ pub struct Args {
     #[arg(long)]
     pub file: Option<PathBuf>,
 
-    /// Compression level, 1..15
-    #[arg(long, visible_alias = "complevel", default_value_t = 1,
+    /// Compression level, 1..15 [default: 8 for lz77_zstd and lz77_only, else 1]
+    #[arg(long = "level", visible_alias = "complevel",
           value_parser = clap::value_parser!(u32).range(1..=15))]
-    pub level: u32,
+    pub level_arg: Option<u32>,
 
     /// Window in KiB: 4, 8, 16, 24 or 32
     #[arg(long, default_value = "32", value_parser = parse_window)]
@@ -164,8 +202,16 @@ impl Args {
         })
     }
 
+    /// The level in force: the engine's lz77 formats have level 8 (and 9, price mode).
+    pub fn level(&self) -> u32 {
+        self.level_arg
+            .unwrap_or(if self.alg.is_lz77() { 8 } else { 1 })
+    }
+
     fn op(&self) -> OpType {
         match self.opt {
+            // UADK's benchmark runs lz77 as compression whatever --opt says.
+            _ if self.alg.is_lz77() => OpType::Compress,
             0 | 2 => OpType::Compress,
             _ => OpType::Decompress,
         }
@@ -185,10 +231,19 @@ impl Args {
 
     fn opt_name(&self) -> &'static str {
         match self.opt {
+            1 | 3 if self.alg.is_lz77() => self.opt_name_lz77(),
             0 => "block compress",
             1 => "block decompress",
             2 => "stream compress",
             _ => "stream decompress",
+        }
+    }
+
+    fn opt_name_lz77(&self) -> &'static str {
+        if self.stream() {
+            "stream compress"
+        } else {
+            "block compress"
         }
     }
 
@@ -205,7 +260,7 @@ impl Args {
         opt("--pktlen", self.pktlen.to_string());
         opt("--seconds", self.seconds.to_string());
         opt("--thread", self.thread.to_string());
-        opt("--level", self.level.to_string());
+        opt("--level", self.level().to_string());
         opt("--winsize", self.winsize.bytes().to_string());
         opt("--inflight", self.inflight.to_string());
         if let Some(c) = self.ctxnum {
@@ -228,10 +283,21 @@ impl Args {
 
 /// Run the benchmark and print its result.
 pub fn run(args: Args) -> Result<ExitCode> {
-    if args.alg == AlgArg::Lz4 && args.stream() {
+    if args.alg == BenchAlg::Lz4 && args.stream() {
         return Err(Error::msg(
             "lz4 is served in block mode only: use --opt 0 or --opt 1",
         ));
+    }
+    if args.alg.is_lz77() && (args.opt == 1 || args.opt == 3) {
+        eprintln!(
+            "{} is compression only: measuring {}",
+            args.alg.alg().name(),
+            if args.stream() {
+                "stream compress"
+            } else {
+                "block compress"
+            }
+        );
     }
     let mut faults = None;
     let summary = if args.multi > 1 {

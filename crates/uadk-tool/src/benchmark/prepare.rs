@@ -35,7 +35,16 @@ pub(super) struct Bench {
 impl Bench {
     pub(super) fn prepare(args: &Args) -> Result<Bench> {
         let alg = args.alg.alg();
-        let level = Level::new(args.level)?;
+        let level = Level::new(args.level())?;
+        if alg == uadk::Alg::Lz77Zstd
+            && !args.stream()
+            && args.pktlen > uadk::hw::lz77::ZSTD_MAX_SIZE
+        {
+            return Err(Error::msg(format!(
+                "lz77_zstd takes at most {} bytes per block request: lower --pktlen or use --opt 2",
+                uadk::hw::lz77::ZSTD_MAX_SIZE
+            )));
+        }
         let (data, name) = match &args.file {
             Some(p) => {
                 let d = std::fs::read(p).context(p.display())?;
@@ -57,6 +66,9 @@ impl Bench {
         };
         drop(data);
 
+        if args.alg.is_lz77() {
+            return Bench::prepare_lz77(args, raw, input, level);
+        }
         // A reference engine of its own: packets are prepared and results checked
         // independently of the configuration being measured.
         let mut ref_cfg = CompConfig::new().alg(alg);
@@ -100,6 +112,81 @@ impl Bench {
             .verify(args, &first_raw, &ref_decomp)
             .context("verification of the measured path failed")?;
         Ok(bench)
+    }
+
+    /// lz77: packets are compressed only; the check rebuilds packet 0 from the sequences.
+    fn prepare_lz77(
+        args: &Args,
+        raw: Vec<Vec<u8>>,
+        input: InputInfo,
+        level: Level,
+    ) -> Result<Bench> {
+        let alg = args.alg.alg();
+        let comp = Comp::new(bench_config(args)?).context("setting up the engine")?;
+        let setup = SessionSetup::new(alg, OpType::Compress)
+            .level(level)
+            .window(args.winsize);
+        let per_call = if args.stream() {
+            args.pktlen.min(super::threads::LZ77_CHUNK)
+        } else {
+            args.pktlen
+        };
+        let bench = Bench {
+            comp,
+            setup,
+            inputs: raw,
+            out_cap: compress_bound(alg, per_call),
+            input,
+        };
+        bench
+            .verify_lz77(args)
+            .context("verification of the measured path failed")?;
+        Ok(bench)
+    }
+
+    /// Rebuild packet 0 from what the measured path returns for it.
+    fn verify_lz77(&self, args: &Args) -> Result<()> {
+        use uadk::hw::lz77::{Reps, StreamReps};
+        let alg = args.alg.alg();
+        let sess = self.comp.session(&self.setup)?;
+        let raw = &self.inputs[0];
+        let mut back = Vec::new();
+        if args.async_mode {
+            let (out, o) = submit_once_with(&self.comp, &sess, raw, self.out_cap)?;
+            let v = uadk::Lz77Output::from_parts(alg, &out, &o)?;
+            back = v.rebuild(&v.sequences(&mut Reps::default())?, &[])?;
+        } else if !args.stream() {
+            let mut out = vec![0u8; self.out_cap];
+            let v = sess.lz77(raw, &mut out)?;
+            back = v.rebuild(&v.sequences(&mut Reps::default())?, &[])?;
+        } else {
+            let mut reps = StreamReps::default();
+            let mut out = vec![0u8; self.out_cap];
+            let mut at = 0;
+            sess.reset();
+            while at < raw.len() {
+                let end = (at + super::threads::LZ77_CHUNK).min(raw.len());
+                let v = sess.lz77_stream(
+                    &raw[at..end],
+                    &mut out,
+                    end == raw.len(),
+                    uadk::BlockType::Compressed,
+                )?;
+                let mut r = reps.start(uadk::BlockType::Compressed);
+                let part = v.rebuild(&v.sequences(&mut r)?, &back)?;
+                reps.end(r);
+                back.extend_from_slice(&part);
+                at += v.consumed();
+            }
+        }
+        if &back != raw {
+            return Err(Error::msg(format!(
+                "packet 0 does not rebuild from its sequences ({} bytes in, {} bytes back)",
+                raw.len(),
+                back.len()
+            )));
+        }
+        Ok(())
     }
 
     /// Run packet 0 through the measured path once and check the round trip.
@@ -170,6 +257,16 @@ pub(super) fn split(data: &[u8], pktlen: usize) -> Vec<Vec<u8>> {
 
 /// One async request, waited for; used by the verification.
 pub(super) fn submit_once(comp: &Comp, sess: &Session, src: &[u8], cap: usize) -> Result<Vec<u8>> {
+    submit_once_with(comp, sess, src, cap).map(|(v, _)| v)
+}
+
+/// [`submit_once`], with what the request reported.
+pub(super) fn submit_once_with(
+    comp: &Comp,
+    sess: &Session,
+    src: &[u8],
+    cap: usize,
+) -> Result<(Vec<u8>, uadk::Output)> {
     let (tx, rx) = mpsc::channel::<Completion>();
     let mut bufs = (src.to_vec(), vec![0u8; cap]);
     let deadline = Instant::now() + DRAIN_TIMEOUT;
@@ -190,8 +287,8 @@ pub(super) fn submit_once(comp: &Comp, sess: &Session, src: &[u8], cap: usize) -
     loop {
         match rx.try_recv() {
             Ok(c) => {
-                c.result?;
-                return Ok(flat(c.dst));
+                let o = c.result?;
+                return Ok((flat(c.dst), o));
             }
             Err(TryRecvError::Disconnected) => {
                 return Err(Error::msg("the request completed without its callback"))

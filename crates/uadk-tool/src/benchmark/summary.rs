@@ -123,7 +123,7 @@ impl Summary {
             sync_name(args),
             args.mode().name(),
             self.driver,
-            args.level,
+            args.level(),
             args.winsize.bytes() / 1024
         );
         println!(
@@ -137,11 +137,11 @@ impl Summary {
             self.wall
         );
         println!(
-            "{:<9}{:<14}{:<16}{:<12}{:<13}{:<11}ratio",
+            "{:<11}{:<14}{:<16}{:<12}{:<13}{:<11}ratio",
             "algname", "length", "perf", "iops", "latency", "CPU_rate"
         );
         println!(
-            "{:<9}{:<14}{:<16}{:<12}{:<13}{:<11}{:.2}",
+            "{:<11}{:<14}{:<16}{:<12}{:<13}{:<11}{:.2}",
             alg,
             format!("{}Bytes", args.pktlen),
             format!("{:.2}MB/s", self.mb_per_s),
@@ -175,7 +175,7 @@ impl Summary {
             args.pktlen,
             args.thread,
             self.processes,
-            args.level,
+            args.level(),
             args.winsize.bytes(),
             json_str(&self.input.name),
             self.input.len,

@@ -247,6 +247,9 @@ impl StartLine {
     }
 }
 
+/// Input of one lz77 stream call, as UADK's benchmark sends it (`CHUNK_SIZE`).
+pub(super) const LZ77_CHUNK: usize = 128 * 1024;
+
 /// One sync request of the measured kind: a block call, or a whole stream.
 pub(super) fn request(
     sess: &Session,
@@ -256,6 +259,29 @@ pub(super) fn request(
 ) -> uadk::Result<usize> {
     if !stream {
         return sess.process(src, out);
+    }
+    if matches!(sess.params().alg, uadk::Alg::Lz77Zstd | uadk::Alg::Lz77Only) {
+        // 128 KiB calls, each written from the start of `out` (the caller takes each
+        // call's sequences before the next, as the entropy stage would).
+        let (mut i, mut produced) = (0, 0);
+        sess.reset();
+        while i < src.len() {
+            let end = (i + LZ77_CHUNK).min(src.len());
+            let o = sess.lz77_stream(
+                &src[i..end],
+                out,
+                end == src.len(),
+                uadk::BlockType::Compressed,
+            )?;
+            if o.consumed() == 0 && end > i {
+                return Err(uadk::Error::OutputTooSmall {
+                    capacity: out.len(),
+                });
+            }
+            i += o.consumed();
+            produced += o.produced();
+        }
+        return Ok(produced);
     }
     let (mut i, mut o) = (0, 0);
     loop {
@@ -268,6 +294,7 @@ pub(super) fn request(
             consumed,
             produced,
             end,
+            ..
         } = sess.stream(&src[i..], &mut out[o..], true)?;
         i += consumed;
         o += produced;

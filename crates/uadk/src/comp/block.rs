@@ -159,6 +159,7 @@ impl Session {
 pub fn compress_bound(alg: Alg, n: usize) -> usize {
     match alg {
         Alg::Lz4 => lz4_flex::block::get_maximum_output_size(n),
+        Alg::Lz77Zstd | Alg::Lz77Only => super::lz77::lz77_bound(alg, n),
         // zlib's bound for windows under 32 KiB: stored blocks cannot span more than the
         // window, so incompressible data is Huffman-coded at up to 9 bits a byte.
         _ => n + (n >> 3) + (n >> 8) + (n >> 9) + 4 + 18 + 64,

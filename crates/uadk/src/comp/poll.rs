@@ -133,8 +133,13 @@ impl Inner {
             let Some((mut job, res)) = ctx.lock().reap() else {
                 break;
             };
+            // While the framework is torn down, a request its device failed completes with
+            // the fault instead of running again on the CPU engine: teardown does no new
+            // work on the caller's buffers (a C caller may have freed them already).
             let res = match (res, &self.fallback) {
-                (Err(e), Some(fb)) if e.is_device_fault() => {
+                (Err(e), Some(fb))
+                    if e.is_device_fault() && !self.shutdown.load(Ordering::Acquire) =>
+                {
                     ctx.stats.record_fault(&e);
                     ctx.stats.fallbacks.fetch_add(1, Ordering::Relaxed);
                     job.run_with(|req| fb.process(req))

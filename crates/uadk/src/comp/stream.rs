@@ -4,7 +4,7 @@
 use super::session::Session;
 use crate::drv::{Dst, Request, Src, StreamState};
 use crate::error::{Error, Result};
-use crate::req::{Alg, Output};
+use crate::req::{Alg, BlockType, Output};
 use crate::wd::CtxMode;
 use std::sync::atomic::Ordering;
 
@@ -37,6 +37,17 @@ impl Session {
         last: bool,
         sync_flush: bool,
     ) -> Result<Output> {
+        self.stream_call(src, dst, last, sync_flush, BlockType::Compressed)
+    }
+
+    pub(super) fn stream_call(
+        &self,
+        src: &[u8],
+        dst: &mut [u8],
+        last: bool,
+        sync_flush: bool,
+        prev_block: BlockType,
+    ) -> Result<Output> {
         if dst.is_empty() {
             return Err(Error::InvalidParam("output buffer is empty".into()));
         }
@@ -58,6 +69,7 @@ impl Session {
             stream: slot.state.as_mut(),
             last,
             sync_flush,
+            prev_block,
         };
         let res = ctx.lock().process(&mut req);
         ctx.stats.record(&res);

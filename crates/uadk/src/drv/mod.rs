@@ -10,7 +10,7 @@ pub mod hdr;
 pub mod hisi;
 
 use crate::error::{Error, Result};
-use crate::req::{Alg, Output, ReqParams};
+use crate::req::{Alg, BlockType, Output, ReqParams};
 use crate::wd::{CtxMode, TaskType};
 use std::any::Any;
 use std::sync::{Arc, Condvar, Mutex};
@@ -205,6 +205,8 @@ pub struct Request<'a, 'b> {
     /// Compression streams: emit all output for the input consumed so far (zlib's
     /// `Z_SYNC_FLUSH`), as hardware does per request.
     pub sync_flush: bool,
+    /// `lz77_zstd` streams: how the caller emitted the previous block (UADK's `blk_type`).
+    pub prev_block: BlockType,
 }
 
 impl<'a, 'b> Request<'a, 'b> {
@@ -217,6 +219,7 @@ impl<'a, 'b> Request<'a, 'b> {
             stream: None,
             last: true,
             sync_flush: false,
+            prev_block: BlockType::Compressed,
         }
     }
 }

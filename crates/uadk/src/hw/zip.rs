@@ -44,7 +44,7 @@ pub mod dw {
     pub const DW8: usize = 8;
     /// Request type (0-7), buffer type (8-11), window size (12-15).
     pub const DW9: usize = 9;
-    /// Tag of SQE type 0 (hardware v2).
+    /// Tag of SQE type 0 (hardware v2); the literal area size of the lz77 formats.
     pub const TAG_V1: usize = 13;
     /// Output space offered.
     pub const DEST_AVAIL_OUT: usize = 14;
@@ -62,6 +62,10 @@ pub mod dw {
     pub const CTX_L: usize = 22;
     /// Stream context address, high word.
     pub const CTX_H: usize = 23;
+    /// Literal area address of the lz77 formats, low word (high word in 25).
+    pub const LIT_L: usize = 24;
+    /// Literal area address, high word.
+    pub const LIT_H: usize = 25;
     /// Tag of SQE type 3 (hardware v3 and later).
     pub const TAG_V3: usize = 26;
     /// Stream context word 1.
@@ -70,7 +74,7 @@ pub mod dw {
     pub const CTX_DW2: usize = 29;
     /// Uncompressed size so far (gzip ISIZE).
     pub const ISIZE: usize = 30;
-    /// Checksum so far (Adler-32 or CRC-32).
+    /// Checksum so far (Adler-32 or CRC-32); lz77_zstd: literal-length overflow.
     pub const CHECKSUM: usize = 31;
 }
 
@@ -309,6 +313,17 @@ impl ZipSqe {
     /// Destination address.
     pub fn dst(&self) -> u64 {
         self.addr(dw::DST_L)
+    }
+
+    /// lz77 formats: the literal area's address (DW24-25) and size (DW13).
+    pub fn set_literals(&mut self, addr: u64, len: u32) {
+        self.set_addr(dw::LIT_L, addr);
+        self.w[dw::TAG_V1] = len;
+    }
+
+    /// lz77 formats: the literal area's address and size.
+    pub fn literals(&self) -> (u64, u32) {
+        (self.addr(dw::LIT_L), self.w[dw::TAG_V1])
     }
 
     /// Stream context address.

@@ -4,6 +4,8 @@
 //! virtual addressing: the process's own pointers), writes lengths, status, checksum and
 //! stream-context words back into the SQE, and posts a CQE naming the SQ slot.
 
+use crate::hw::lz77::{self, Reps};
+use crate::hw::lz77_find::{Finder, Found};
 use crate::hw::zip::{self as fmt, ctx_st, dw, hw_alg, status, Flush, ZipSqe};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use std::collections::HashMap;
@@ -85,6 +87,7 @@ fn window_bits(code: u32) -> u8 {
 pub struct Engine {
     input: Vec<u8>,
     output: Vec<u8>,
+    lz77: Lz77Scratch,
     comp: Vec<Option<Compress>>,
     decomp: Option<Decompress>,
 }
@@ -281,34 +284,122 @@ unsafe fn walk(
     left == 0
 }
 
-/// Read `len` bytes of a request's input into `out`.
-///
-/// # Safety
-/// The addresses must be valid for reads of the lengths they carry (the SVA contract).
-unsafe fn gather(addr: u64, len: usize, sgl: bool, skip: usize, out: &mut Vec<u8>) -> bool {
-    out.clear();
-    // SAFETY: the caller's contract covers the chain and every piece it names.
-    unsafe {
-        walk(addr, len, sgl, skip, |p, n| {
-            out.extend_from_slice(std::slice::from_raw_parts(p, n))
-        })
+/// The model's DMA into the process's memory. A real SVA device reaches buffers through
+/// the IOMMU: a page that is not mapped (a caller freed its buffer while the request was
+/// in flight) is a translation fault that fails the request, not a crash of the process.
+/// So the engine copies through `process_vm_readv` / `process_vm_writev` on its own
+/// process, which report such a page as `EFAULT`; where those calls are not allowed (a
+/// seccomp policy), it falls back to plain copies.
+mod dma {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static PLAIN: AtomicBool = AtomicBool::new(false);
+
+    /// Move `n` bytes from `from` to `to`, `to` or `from` being the caller's memory
+    /// (`write` says which). False when a page of the caller's side is not mapped.
+    ///
+    /// # Safety
+    /// The engine's own side must be valid for `n` bytes.
+    unsafe fn copy(from: *const u8, to: *mut u8, n: usize, write: bool) -> bool {
+        let mut done = 0;
+        while done < n && !PLAIN.load(Ordering::Relaxed) {
+            // SAFETY: moving past what is done, within the n bytes of each side.
+            let (src, dst) = unsafe { (from.add(done) as *mut u8, to.add(done)) };
+            let (local, remote) = if write { (src, dst) } else { (dst, src) };
+            let l = libc::iovec {
+                iov_base: local.cast(),
+                iov_len: n - done,
+            };
+            let r = libc::iovec {
+                iov_base: remote.cast(),
+                iov_len: n - done,
+            };
+            // SAFETY: the local iovec is valid (the contract); the remote one the kernel
+            // checks, failing with EFAULT rather than touching an unmapped page.
+            let got = unsafe {
+                if write {
+                    libc::process_vm_writev(libc::getpid(), &l, 1, &r, 1, 0)
+                } else {
+                    libc::process_vm_readv(libc::getpid(), &l, 1, &r, 1, 0)
+                }
+            };
+            if got > 0 {
+                done += got as usize;
+                continue;
+            }
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EFAULT) => return false,
+                Some(libc::EINTR) => continue,
+                _ => PLAIN.store(true, Ordering::Relaxed),
+            }
+        }
+        if done < n {
+            // SAFETY: the plain fallback; both sides valid by the SVA contract.
+            unsafe { std::ptr::copy_nonoverlapping(from.add(done), to.add(done), n - done) };
+        }
+        true
+    }
+
+    /// Append `n` bytes read at `addr` to `out`; false for an unmapped page.
+    ///
+    /// # Safety
+    /// None beyond the model's: the caller's memory is reached as a device reaches it.
+    pub unsafe fn read(addr: *const u8, n: usize, out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        out.resize(start + n, 0);
+        // SAFETY: `out` holds n bytes from `start`.
+        let ok = unsafe { copy(addr, out.as_mut_ptr().add(start), n, false) };
+        if !ok {
+            out.truncate(start);
+        }
+        ok
+    }
+
+    /// Write `data` at `addr`; false for an unmapped page.
+    ///
+    /// # Safety
+    /// As for [`read`].
+    pub unsafe fn write(addr: *mut u8, data: &[u8]) -> bool {
+        // SAFETY: `data` is valid for its length.
+        unsafe { copy(data.as_ptr(), addr, data.len(), true) }
     }
 }
 
-/// Write `data` into a request's output.
+/// Read `len` bytes of a request's input into `out`; false when the chain is short or a
+/// page is not mapped.
 ///
 /// # Safety
-/// The addresses must be valid for writes of the lengths they carry (the SVA contract).
+/// An SGL's chain must be valid (the SVA contract); the buffers it names are reached
+/// through [`dma`].
+unsafe fn gather(addr: u64, len: usize, sgl: bool, skip: usize, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let mut ok = true;
+    // SAFETY: the caller's contract covers the chain; the pieces go through dma.
+    let whole = unsafe {
+        walk(addr, len, sgl, skip, |p, n| {
+            ok = ok && dma::read(p, n, out);
+        })
+    };
+    whole && ok
+}
+
+/// Write `data` into a request's output; false when the chain is short or a page is not
+/// mapped.
+///
+/// # Safety
+/// As for [`gather`].
 unsafe fn scatter(addr: u64, data: &[u8], sgl: bool, skip: usize) -> bool {
     let mut at = 0;
-    // SAFETY: the caller's contract covers the chain and every piece it names; the pieces
-    // add up to at most `data.len()`.
-    unsafe {
+    let mut ok = true;
+    // SAFETY: the caller's contract covers the chain; the pieces, which add up to at most
+    // `data.len()`, go through dma.
+    let whole = unsafe {
         walk(addr, data.len(), sgl, skip, |p, n| {
-            std::ptr::copy_nonoverlapping(data.as_ptr().add(at), p, n);
+            ok = ok && dma::write(p, &data[at..at + n]);
             at += n;
         })
-    }
+    };
+    whole && ok
 }
 
 impl Engine {
@@ -317,6 +408,7 @@ impl Engine {
         Engine {
             input: Vec::new(),
             output: Vec::new(),
+            lz77: Lz77Scratch::default(),
             comp: (0..4).map(|_| None).collect(),
             decomp: None,
         }
@@ -328,6 +420,11 @@ impl Engine {
     /// The SQE's addresses must be valid as the SVA contract says: input readable, output
     /// writable, for the lengths the SQE gives, until the CQE is posted.
     pub unsafe fn execute(&mut self, sqe: &mut ZipSqe, qc_type: u16) {
+        if let Some((v, price)) = lz77::Variant::of_hw_alg(sqe.alg()) {
+            // SAFETY: the caller's contract.
+            unsafe { self.lz77(sqe, qc_type, v, price) };
+            return;
+        }
         let in_len = sqe.w[dw::INPUT_DATA_LENGTH] as usize;
         let out_len = sqe.w[dw::DEST_AVAIL_OUT] as usize;
         let (src_skip, dst_skip) = sqe.sgl_skip();
@@ -621,4 +718,240 @@ fn inflate_stream(
         *ended = true;
         Outcome::ended(consumed, output.len())
     })
+}
+
+/// Reused state of the lz77 path.
+#[derive(Default)]
+struct Lz77Scratch {
+    finder: Option<Finder>,
+    found: Vec<Found>,
+    history: Vec<u8>,
+    lits: Vec<u8>,
+    seqs: Vec<u8>,
+}
+
+/// The engine's part of a stream context, as this model keeps an lz77 stream in it: the
+/// repeat offsets where UADK's driver reads and writes them, the history after them. It
+/// is the caller's memory, reached through [`dma`] as the rest.
+struct Lz77Ctx(u64);
+
+impl Lz77Ctx {
+    fn at(&self, off: usize) -> u64 {
+        self.0 + off as u64
+    }
+
+    /// Repeat offsets and history of a stream under way; `None` for a page not mapped.
+    ///
+    /// # Safety
+    /// As [`Engine::execute`].
+    unsafe fn load(&self, history: &mut Vec<u8>) -> Option<Reps> {
+        let mut b = Vec::new();
+        // SAFETY: the context buffer, reached through dma.
+        unsafe {
+            if !dma::read(
+                self.at(lz77::CTX_HW_REPCODE_OFFSET) as *const u8,
+                lz77::REPCODE_SIZE,
+                &mut b,
+            ) || !dma::read(
+                self.at(lz77::CTX_HISTORY_LEN_OFFSET) as *const u8,
+                4,
+                &mut b,
+            ) {
+                return None;
+            }
+            let hl = (u32::from_le_bytes(b[12..16].try_into().ok()?) as usize).min(32 * 1024);
+            history.clear();
+            if !dma::read(self.at(lz77::CTX_HISTORY_OFFSET) as *const u8, hl, history) {
+                return None;
+            }
+        }
+        Some(Reps::from_bytes(&b[..12]))
+    }
+
+    /// Store the repeat offsets and the last 32 KiB of `history`; false for a page not mapped.
+    ///
+    /// # Safety
+    /// As [`Engine::execute`].
+    unsafe fn store(&self, reps: Reps, history: &[u8]) -> bool {
+        let keep = &history[history.len().saturating_sub(32 * 1024)..];
+        // SAFETY: the context buffer, reached through dma.
+        unsafe {
+            dma::write(
+                self.at(lz77::CTX_HW_REPCODE_OFFSET) as *mut u8,
+                &reps.to_bytes(),
+            ) && dma::write(self.at(lz77::CTX_HISTORY_OFFSET) as *mut u8, keep)
+                && dma::write(
+                    self.at(lz77::CTX_HISTORY_LEN_OFFSET) as *mut u8,
+                    &(keep.len() as u32).to_le_bytes(),
+                )
+        }
+    }
+}
+
+impl Engine {
+    /// An lz77 request: input through the match finder, literals to the literal area
+    /// (DW24-25, DW13 bytes), records and tail to the sequence area (destination,
+    /// DEST_AVAIL_OUT bytes), counts into DW0-2 and DW31. A stream keeps its history and
+    /// repeat offsets in the context buffer.
+    ///
+    /// # Safety
+    /// As [`Engine::execute`].
+    unsafe fn lz77(&mut self, sqe: &mut ZipSqe, qc_type: u16, v: lz77::Variant, price: bool) {
+        let in_len = sqe.w[dw::INPUT_DATA_LENGTH] as usize;
+        let seq_space = sqe.w[dw::DEST_AVAIL_OUT] as usize;
+        let (lit_addr, lits_size) = sqe.literals();
+        let lits_size = lits_size as usize;
+        let sgl = sqe.is_sgl();
+        let stateful = sqe.stateful();
+        let bits = window_bits(sqe.window());
+        let st = &mut self.lz77;
+        let mut input = std::mem::take(&mut self.input);
+        let fail = |sqe: &mut ZipSqe, code: u32| {
+            sqe.w[dw::CONSUMED] = 0;
+            sqe.w[dw::PRODUCED] = 0;
+            sqe.w[dw::COMP_DATA_LENGTH] = 0;
+            sqe.w[dw::STATUS] = code;
+        };
+        if qc_type != 0 || in_len > fmt::HZ_MAX_SIZE || seq_space > fmt::HZ_MAX_SIZE {
+            fail(sqe, status::ENGINE_FAULT);
+            self.input = input;
+            return;
+        }
+        // SAFETY: the caller's contract.
+        if !unsafe { gather(sqe.src(), in_len, sgl, 0, &mut input) } {
+            fail(sqe, status::ENGINE_FAULT);
+            self.input = input;
+            return;
+        }
+        let ctx = (stateful && sqe.ctx_addr() != 0).then(|| Lz77Ctx(sqe.ctx_addr()));
+        if stateful && ctx.is_none() {
+            fail(sqe, status::ENGINE_FAULT);
+            self.input = input;
+            return;
+        }
+        let reps = match &ctx {
+            // SAFETY: the caller's contract.
+            Some(c) if !sqe.stream_new() => match unsafe { c.load(&mut st.history) } {
+                Some(r) => r,
+                None => {
+                    fail(sqe, status::ENGINE_FAULT);
+                    self.input = input;
+                    return;
+                }
+            },
+            _ => {
+                st.history.clear();
+                Reps::default()
+            }
+        };
+        let history = &st.history[..];
+        if st.finder.is_none() {
+            st.finder = Finder::new();
+        }
+        let Some(finder) = st.finder.as_mut() else {
+            fail(sqe, status::ENGINE_FAULT);
+            self.input = input;
+            return;
+        };
+        st.found.clear();
+        let tail = finder.find(history, &input, bits, price, &mut st.found);
+        st.lits.clear();
+        st.lits.resize(lits_size.max(in_len), 0);
+        st.seqs.clear();
+        st.seqs.resize(seq_space, 0);
+        let lit_area = &mut st.lits[..lits_size];
+        let w = if lits_size < in_len {
+            Err(lz77::Full)
+        } else {
+            lz77::write_found(
+                v,
+                &input,
+                &st.found,
+                tail,
+                lit_area,
+                &mut st.seqs,
+                reps,
+                stateful,
+            )
+        };
+        let w = match w {
+            Ok(w) => w,
+            Err(lz77::Full) => {
+                fail(sqe, status::DSTLEN_OUT);
+                self.input = input;
+                return;
+            }
+        };
+        let used = w.seq_num as usize * lz77::SEQ_SIZE + v.tail_size();
+        // SAFETY: the caller's contract: both areas are writable for the sizes the SQE gives,
+        // and the writer kept within them.
+        let wrote = unsafe {
+            scatter(lit_addr, &st.lits[..w.lit_num as usize], sgl, 0)
+                && scatter(sqe.dst(), &st.seqs[..used], sgl, 0)
+        };
+        if !wrote {
+            fail(sqe, status::ENGINE_FAULT);
+            self.input = input;
+            return;
+        }
+        if let Some(c) = ctx {
+            st.history.extend_from_slice(&input[..w.consumed]);
+            // SAFETY: the caller's contract.
+            if !unsafe { c.store(w.reps, &st.history) } {
+                fail(sqe, status::ENGINE_FAULT);
+                self.input = input;
+                return;
+            }
+        }
+        sqe.w[dw::CONSUMED] = w.consumed as u32;
+        sqe.w[dw::PRODUCED] = w.seq_num;
+        sqe.w[dw::COMP_DATA_LENGTH] = w.lit_num;
+        sqe.w[dw::STATUS] = status::OK;
+        sqe.w[dw::CHECKSUM] = match v {
+            lz77::Variant::Zstd => w.dw31(),
+            lz77::Variant::Only => 0,
+        };
+        self.input = input;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dma;
+
+    #[test]
+    fn dma_faults_on_unmapped_and_read_only_pages() {
+        let page = 4096;
+        // SAFETY: an anonymous mapping of two pages; the second is unmapped again, the
+        // first made read-only, and both are only reached through dma (or munmapped).
+        unsafe {
+            let p = libc::mmap(
+                std::ptr::null_mut(),
+                2 * page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            ) as *mut u8;
+            assert_ne!(p as *mut libc::c_void, libc::MAP_FAILED);
+            p.write_bytes(7, 2 * page);
+            let mut out = Vec::new();
+            assert!(dma::read(p, 2 * page, &mut out));
+            assert_eq!(out.len(), 2 * page);
+            assert!(out.iter().all(|&b| b == 7));
+            assert!(dma::write(p, &[1, 2, 3]));
+            assert_eq!(*p.add(2), 3);
+
+            libc::munmap(p.add(page).cast(), page);
+            out.clear();
+            // A buffer running into the unmapped page fails, leaving nothing behind.
+            assert!(!dma::read(p, 2 * page, &mut out));
+            assert!(out.is_empty());
+            assert!(!dma::write(p.add(page), &[0; 16]));
+            libc::mprotect(p.cast(), page, libc::PROT_READ);
+            assert!(!dma::write(p, &[0; 16]));
+            assert_eq!(*p, 1, "a refused write changes nothing");
+            libc::munmap(p.cast(), page);
+        }
+    }
 }

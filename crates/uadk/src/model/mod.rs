@@ -150,7 +150,13 @@ pub struct DeviceStats {
     pub executed: AtomicU64,
     /// Errors, lost completions and bad tags injected.
     pub injected: AtomicU64,
+    /// Nanoseconds the device's engines spent executing SQEs, per queue op type
+    /// (0 compression, 1 decompression): what `dev_usage` is made from.
+    pub busy_ns: [AtomicU64; 2],
 }
+
+/// How often the model rewrites each device's `dev_usage`.
+pub const USAGE_PERIOD: Duration = Duration::from_millis(200);
 
 /// One modelled accelerator.
 pub struct ModelDevice {
@@ -240,6 +246,28 @@ impl ModelDevice {
         self.removed.load(Ordering::SeqCst)
     }
 
+    /// Rewrite `dev_usage` from the busy time since the last call `elapsed` ago: the
+    /// share of that time the engines spent on each op type, in percent (one engine's
+    /// whole time is 100; capped there).
+    fn write_usage(&self, last: &mut [u64; 2], elapsed: Duration) {
+        let window = elapsed.as_nanos().max(1) as u64;
+        let mut pct = [0u64; 2];
+        for (i, p) in pct.iter_mut().enumerate() {
+            let now = self.stats.busy_ns[i].load(Ordering::Relaxed);
+            *p = (now.saturating_sub(last[i]).saturating_mul(100) / window).min(100);
+            last[i] = now;
+        }
+        if !self.removed() {
+            // Replaced whole (written aside, then renamed), so a reader never sees it half
+            // written, as a sysfs read never does.
+            let text = format!("COMPRESS: {}\nDECOMPRESS: {}\n", pct[0], pct[1]);
+            let tmp = self.sysfs.join(".dev_usage.new");
+            if std::fs::write(&tmp, text).is_ok() {
+                let _ = std::fs::rename(&tmp, self.sysfs.join(uacce::DEV_USAGE));
+            }
+        }
+    }
+
     fn write_available(&self) {
         let n = self.available.load(Ordering::SeqCst).max(0);
         if !self.removed() {
@@ -320,7 +348,7 @@ pub fn install(groups: &[DeviceGroup]) -> Result<Arc<Model>> {
             let sysfs = root.join("sys/class/uacce").join(&name);
             std::fs::create_dir_all(sysfs.join("device")).map_err(io)?;
             let algs = if g.hw_ver >= 3 {
-                "zlib\ngzip\ndeflate\nlz4\n"
+                "zlib\ngzip\ndeflate\nlz77_zstd\nlz4\nlz77_only\n"
             } else {
                 "zlib\ngzip\ndeflate\n"
             };
@@ -333,6 +361,7 @@ pub fn install(groups: &[DeviceGroup]) -> Result<Arc<Model>> {
                 ("region_mmio_size", format!("{MODEL_MMIO_SIZE}\n")),
                 ("region_dus_size", format!("{}\n", model_dus_size())),
                 ("device/numa_node", format!("{}\n", g.node)),
+                (uacce::DEV_USAGE, "COMPRESS: 0\nDECOMPRESS: 0\n".to_string()),
             ];
             for (f, v) in files {
                 std::fs::write(sysfs.join(f), v).map_err(io)?;
@@ -355,10 +384,32 @@ pub fn install(groups: &[DeviceGroup]) -> Result<Arc<Model>> {
         }
     }
     let model = Arc::new(Model { root, devices });
+    let weak = Arc::downgrade(&model);
+    // Keeps dev_usage current while the model lives (the files are plain files, read
+    // without the model knowing).
+    std::thread::Builder::new()
+        .name("uadk-model-usage".into())
+        .spawn(move || usage_loop(weak))
+        .map_err(|e| Error::Io(format!("spawning the model's usage thread: {e}")))?;
     uacce::set_root(Some(model.root.clone()));
     uacce::set_provider(Some(Arc::new(Provider(model.clone()))));
     let _ = MODEL.set(model.clone());
     Ok(model)
+}
+
+fn usage_loop(model: Weak<Model>) {
+    let mut last: Vec<[u64; 2]> = Vec::new();
+    let mut at = std::time::Instant::now();
+    loop {
+        std::thread::sleep(USAGE_PERIOD);
+        let Some(m) = model.upgrade() else { return };
+        last.resize(m.devices.len(), [0; 2]);
+        let now = std::time::Instant::now();
+        for (d, l) in m.devices.iter().zip(last.iter_mut()) {
+            d.write_usage(l, now - at);
+        }
+        at = now;
+    }
 }
 
 /// Remove model trees left by processes that no longer run.
@@ -554,9 +605,15 @@ impl Shared {
                     sqe.w[fmt::dw::CONSUMED] = 0;
                     sqe.w[fmt::dw::PRODUCED] = 0;
                 }
-                // SAFETY: the SVA contract: the driver keeps the SQE's buffers valid
-                // until the completion.
-                _ => unsafe { eng.execute(&mut sqe, self.qc_type.load(Ordering::Relaxed)) },
+                _ => {
+                    let qc = self.qc_type.load(Ordering::Relaxed);
+                    let t0 = std::time::Instant::now();
+                    // SAFETY: the SVA contract: the driver keeps the SQE's buffers valid
+                    // until the completion.
+                    unsafe { eng.execute(&mut sqe, qc) };
+                    let busy = t0.elapsed().as_nanos() as u64;
+                    self.dev.stats.busy_ns[usize::from(qc & 1)].fetch_add(busy, Ordering::Relaxed);
+                }
             }
             if fault == Some(Fault::BadTag) {
                 let t = sqe.tag() ^ 0x5a5a;

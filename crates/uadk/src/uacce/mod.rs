@@ -100,6 +100,57 @@ impl UacceDevice {
     pub fn hisi_qm_version(&self) -> Option<u32> {
         self.api.strip_prefix("hisi_qm_v")?.parse().ok()
     }
+
+    /// The bandwidth usage (percent) the device's optional `dev_usage` attribute gives for
+    /// `label`: the number after `label: ` at the start of one of its lines (the kernel
+    /// writes `COMPRESS: n`, `DECOMPRESS: n`, ...). See [`usage_label`].
+    pub fn usage(&self, label: &str) -> Result<u32> {
+        let text = read_attr(&self.sysfs, DEV_USAGE)
+            .map_err(|_| Error::NoDevice(format!("{}: no {DEV_USAGE} attribute", self.name)))?;
+        let want = format!("{label}: ");
+        let v = text
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix(want.as_str()))
+            .ok_or_else(|| {
+                Error::InvalidParam(format!("{}: {DEV_USAGE} has no {label}", self.name))
+            })?;
+        let digits: String = v.chars().take_while(char::is_ascii_digit).collect();
+        digits
+            .parse()
+            .map_err(|_| Error::InvalidParam(format!("{}: {DEV_USAGE} {label}: '{v}'", self.name)))
+    }
+}
+
+/// The optional sysfs attribute with a device's bandwidth usage per kind of work.
+pub const DEV_USAGE: &str = "dev_usage";
+
+/// Which line of `dev_usage` answers for `alg` and op type `op` on a device (UADK after
+/// v2.10, `wd_get_dev_usage`): ZIP devices report `COMPRESS` (op 0) and `DECOMPRESS`
+/// (op 1), and `DAE` for their analytics algorithms (op 0 only); SEC devices one `SEC`
+/// line; HPRE devices `ECC` for the elliptic-curve algorithms and `RSA` for the others.
+/// Other devices and op types have none.
+pub fn usage_label(dev_name: &str, alg: &str, op: u8) -> Result<&'static str> {
+    const DAE_ALGS: [&str; 4] = ["udma", "hashagg", "hashjoin", "gather"];
+    const ECC_ALGS: [&str; 5] = ["sm2", "ecdh", "x448", "x25519", "ecdsa"];
+    let bad = || Error::InvalidParam(format!("{dev_name}: no usage for {alg} op type {op}"));
+    if dev_name.contains("hisi_zip") {
+        match (DAE_ALGS.contains(&alg), op) {
+            (true, 0) => Ok("DAE"),
+            (false, 0) => Ok("COMPRESS"),
+            (false, 1) => Ok("DECOMPRESS"),
+            _ => Err(bad()),
+        }
+    } else if dev_name.contains("hisi_sec") && op == 0 {
+        Ok("SEC")
+    } else if dev_name.contains("hisi_hpre") && op == 0 {
+        Ok(if ECC_ALGS.contains(&alg) {
+            "ECC"
+        } else {
+            "RSA"
+        })
+    } else {
+        Err(bad())
+    }
 }
 
 static ROOT_OVERRIDE: RwLock<Option<PathBuf>> = RwLock::new(None);
@@ -501,7 +552,27 @@ mod tests {
         // A device without a node counts as node 0.
         assert_eq!(read_device(&tmp, "hisi_zip-0").unwrap().node, 0);
         assert!(read_device(&tmp, "hisi_zip-2").unwrap().isolated());
+        // dev_usage is optional; its lines are found by label at their start, so the
+        // DECOMPRESS line (listed first here) is not taken for COMPRESS.
+        assert!(matches!(d.usage("COMPRESS"), Err(Error::NoDevice(_))));
+        fs::write(d.sysfs.join(DEV_USAGE), "DECOMPRESS: 12\nCOMPRESS: 87\n").unwrap();
+        assert_eq!(d.usage("COMPRESS").unwrap(), 87);
+        assert_eq!(d.usage("DECOMPRESS").unwrap(), 12);
+        assert!(d.usage("DAE").is_err());
         let _ = fs::remove_dir_all(&tmp);
+    }
+
+    #[test]
+    fn usage_labels_follow_uadk() {
+        assert_eq!(usage_label("hisi_zip-0", "zlib", 0).unwrap(), "COMPRESS");
+        assert_eq!(usage_label("hisi_zip-3", "lz4", 1).unwrap(), "DECOMPRESS");
+        assert_eq!(usage_label("hisi_zip-0", "hashagg", 0).unwrap(), "DAE");
+        assert!(usage_label("hisi_zip-0", "hashagg", 1).is_err());
+        assert!(usage_label("hisi_zip-0", "gzip", 2).is_err());
+        assert_eq!(usage_label("hisi_sec2-0", "cbc(aes)", 0).unwrap(), "SEC");
+        assert_eq!(usage_label("hisi_hpre-1", "sm2", 0).unwrap(), "ECC");
+        assert_eq!(usage_label("hisi_hpre-1", "rsa", 0).unwrap(), "RSA");
+        assert!(usage_label("uadk-cpu-0", "zlib", 0).is_err());
     }
 
     #[test]

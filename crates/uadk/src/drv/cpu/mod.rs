@@ -10,12 +10,15 @@
 //!   libdeflate codes 286/287, distances 30/31, 287-288 litlen or 31-32 distance codes,
 //!   codeword '1' of a one-codeword code; ISA-L over-subscribed and incomplete code sets,
 //!   zlib windows over 32 KiB, gzip reserved flags);
-//! - lz4: lz4_flex, the LZ4 block format.
+//! - lz4: lz4_flex, the LZ4 block format;
+//! - lz77_zstd and lz77_only: zstd's match finders writing the ZIP engine's layout
+//!   (`lz77.rs`, `hw::lz77`).
 //!
 //! All codec state lives in the context and is reused: no heap allocation per request once
 //! a context has seen each kind of request once.
 
 pub mod isal;
+mod lz77;
 
 use super::hdr::{self, Header};
 use super::{CtxSpec, Driver, DriverCtx, Dst, Job, Notify, ReqKind, Request, Src, StreamState};
@@ -45,7 +48,14 @@ impl CpuDriver {
     }
 }
 
-const CPU_ALGS: [Alg; 4] = [Alg::Deflate, Alg::Zlib, Alg::Gzip, Alg::Lz4];
+const CPU_ALGS: [Alg; 6] = [
+    Alg::Deflate,
+    Alg::Zlib,
+    Alg::Gzip,
+    Alg::Lz4,
+    Alg::Lz77Zstd,
+    Alg::Lz77Only,
+];
 
 impl Driver for CpuDriver {
     fn name(&self) -> &'static str {
@@ -68,7 +78,16 @@ impl Driver for CpuDriver {
         if !CPU_ALGS.contains(&params.alg) {
             return Err(Error::Unsupported {
                 driver: DRIVER_NAME,
-                what: format!("{} (a hardware intermediate format)", params.alg.name()),
+                what: params.alg.name().to_string(),
+            });
+        }
+        if lz77::variant(params.alg).is_some() && params.op == OpType::Decompress {
+            return Err(Error::Unsupported {
+                driver: DRIVER_NAME,
+                what: format!(
+                    "{} decompression (an intermediate format: compression only, as in UADK)",
+                    params.alg.name()
+                ),
             });
         }
         if params.alg == Alg::Lz4 && kind == ReqKind::Stream {
@@ -241,6 +260,7 @@ impl Drop for CpuAsyncCtx {
 #[derive(Default)]
 pub(crate) struct Engine {
     codecs: Codecs,
+    lz77: lz77::Lz77Engine,
     scratch_in: Vec<u8>,
     scratch_out: Vec<u8>,
 }
@@ -257,6 +277,25 @@ struct Codecs {
 impl Engine {
     /// Run one request: a block request, or one call of a stream.
     pub(crate) fn run(&mut self, req: &mut Request<'_, '_>) -> Result<Output> {
+        if lz77::variant(req.params.alg).is_some() {
+            let call = match req.stream.as_deref_mut() {
+                None => None,
+                Some(state) => match state.0.downcast_mut::<CpuStream>() {
+                    Some(CpuStream::Lz77(st)) => Some(lz77::StreamCall {
+                        state: st,
+                        last: req.last,
+                        prev: req.prev_block,
+                    }),
+                    _ => return Err(Error::InvalidParam("stream state of another driver".into())),
+                },
+            };
+            if call.is_some() && !matches!((&req.src, &req.dst), (Src::Flat(_), Dst::Flat(_))) {
+                return Err(Error::InvalidParam(
+                    "stream mode takes flat buffers only".into(),
+                ));
+            }
+            return self.lz77.run(&req.params, &req.src, &mut req.dst, call);
+        }
         if let Some(state) = req.stream.as_deref_mut() {
             let st = state
                 .0
@@ -288,6 +327,7 @@ impl Engine {
             consumed,
             produced,
             end: true,
+            lz77: None,
         })
     }
 }
@@ -411,10 +451,15 @@ pub(crate) enum CpuStream {
     Isal(Box<IsalDeflate>, Wrapper, u32),
     Comp(Compress),
     Decomp(Alg, Decompress),
+    /// lz77_zstd / lz77_only: history and repeat offsets.
+    Lz77(Box<lz77::Lz77Stream>),
 }
 
 impl CpuStream {
     fn new(p: &ReqParams) -> CpuStream {
+        if lz77::variant(p.alg).is_some() {
+            return CpuStream::Lz77(Box::default());
+        }
         match p.op {
             OpType::Compress if p.level.get() == 1 => {
                 let (w, bits) = (wrapper(p.alg), p.window.bits() as u32);
@@ -438,11 +483,13 @@ impl CpuStream {
             CpuStream::Comp(c) => c.reset(),
             CpuStream::Decomp(Alg::Gzip, d) => *d = new_decompress(Alg::Gzip),
             CpuStream::Decomp(alg, d) => d.reset(*alg == Alg::Zlib),
+            CpuStream::Lz77(st) => st.reset(),
         }
     }
 
     fn run(&mut self, input: &[u8], out: &mut [u8], last: bool, sync: bool) -> Result<Output> {
         match self {
+            CpuStream::Lz77(_) => Err(Error::InvalidParam("lz77 stream state".into())),
             CpuStream::Isal(c, ..) => {
                 let (consumed, produced, end) = c
                     .stream(input, out, last, sync)
@@ -451,6 +498,7 @@ impl CpuStream {
                     consumed,
                     produced,
                     end,
+                    lz77: None,
                 })
             }
             CpuStream::Comp(c) => {
@@ -469,6 +517,7 @@ impl CpuStream {
                     consumed: (c.total_in() - i0) as usize,
                     produced: (c.total_out() - o0) as usize,
                     end: st == Status::StreamEnd,
+                    lz77: None,
                 })
             }
             CpuStream::Decomp(_, d) => {
@@ -480,6 +529,7 @@ impl CpuStream {
                     consumed: (d.total_in() - i0) as usize,
                     produced: (d.total_out() - o0) as usize,
                     end: st == Status::StreamEnd,
+                    lz77: None,
                 };
                 if last && !o.end && o.consumed == input.len() && o.produced < out.len() {
                     return Err(Error::TruncatedInput);
@@ -580,6 +630,7 @@ mod tests {
             stream: None,
             last: true,
             sync_flush: false,
+            prev_block: crate::req::BlockType::Compressed,
         };
         let o = e.run(&mut req)?;
         out.truncate(o.produced);
@@ -592,7 +643,7 @@ mod tests {
             .map(|i| ((i % 251) ^ (i / 7)) as u8)
             .collect();
         let mut e = Engine::default();
-        for alg in CPU_ALGS {
+        for alg in CPU_ALGS.into_iter().filter(|a| lz77::variant(*a).is_none()) {
             for level in [1, 2, 6, 12, 15] {
                 for w in [WindowSize::W4K, WindowSize::W24K, WindowSize::W32K] {
                     let c = block(
@@ -619,7 +670,7 @@ mod tests {
     fn output_too_small_is_an_error() {
         let data = vec![7u8; 10_000];
         let mut e = Engine::default();
-        for alg in CPU_ALGS {
+        for alg in CPU_ALGS.into_iter().filter(|a| lz77::variant(*a).is_none()) {
             let c = block(
                 &mut e,
                 params(alg, OpType::Compress, 6, WindowSize::W32K),
@@ -650,9 +701,11 @@ mod tests {
     }
 
     #[test]
-    fn cpu_rejects_hardware_formats_and_lz4_streams() {
+    fn cpu_rejects_lz77_decompression_and_lz4_streams() {
         let d = CpuDriver::new();
-        let p = params(Alg::Lz77Zstd, OpType::Compress, 1, WindowSize::W32K);
+        let p = params(Alg::Lz77Zstd, OpType::Compress, 8, WindowSize::W32K);
+        assert!(d.check(&p, ReqKind::Stream).is_ok());
+        let p = params(Alg::Lz77Only, OpType::Decompress, 8, WindowSize::W32K);
         assert!(matches!(
             d.check(&p, ReqKind::Block),
             Err(Error::Unsupported { .. })

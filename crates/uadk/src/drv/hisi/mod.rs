@@ -60,6 +60,8 @@ pub(super) fn alg_of(name: &str) -> Option<Alg> {
         "gzip" => Some(Alg::Gzip),
         "deflate" => Some(Alg::Deflate),
         "lz4" => Some(Alg::Lz4),
+        "lz77_zstd" => Some(Alg::Lz77Zstd),
+        "lz77_only" => Some(Alg::Lz77Only),
         _ => None,
     }
 }
@@ -152,9 +154,9 @@ impl Driver for HisiZipDriver {
 
     fn check(&self, params: &ReqParams, kind: ReqKind) -> Result<()> {
         match params.alg {
-            Alg::Lz77Zstd | Alg::Lz77Only => {
+            Alg::Lz77Zstd | Alg::Lz77Only if params.op == OpType::Decompress => {
                 return Err(unsupported(format!(
-                    "{} (its intermediate format is not implemented by this driver yet)",
+                    "{} decompression (the engine only compresses to it)",
                     params.alg.name()
                 )))
             }

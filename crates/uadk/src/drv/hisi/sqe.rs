@@ -5,6 +5,7 @@ use super::hw_alg_of;
 use crate::drv::hdr::{self, Header};
 use crate::drv::{Dst, Src};
 use crate::error::{Error, Result};
+use crate::hw::lz77;
 use crate::hw::zip::{self as fmt, Flush, SqeType, ZipSqe};
 use crate::req::{Alg, OpType, ReqParams};
 
@@ -13,6 +14,8 @@ use crate::req::{Alg, OpType, ReqParams};
 pub(super) struct Scratch {
     pub(super) sgl_in: SglBuf,
     pub(super) sgl_out: SglBuf,
+    /// The sequence chain of an lz77 SGL request.
+    pub(super) sgl_seq: SglBuf,
 }
 
 /// Memory for hardware SGLs, 64-byte aligned, reused between requests.
@@ -154,6 +157,18 @@ pub(super) struct Prepared {
     pub(super) hdr_in: usize,
     pub(super) src_len: usize,
     pub(super) dst_len: usize,
+    /// lz77 requests: the layout the engine was given.
+    pub(super) lz77: Option<Lz77Prep>,
+}
+
+/// How an lz77 request's output was laid out.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Lz77Prep {
+    pub(super) variant: lz77::Variant,
+    /// The literal area (DW13): where the sequences start in the output.
+    pub(super) lits_size: usize,
+    /// Sequence space (DEST_AVAIL_OUT).
+    pub(super) seq_space: usize,
 }
 
 pub(super) fn window_code(p: &ReqParams) -> u32 {
@@ -170,7 +185,12 @@ pub(super) fn prepare_block(
     bufs: &mut Scratch,
     tag: u32,
 ) -> Result<Prepared> {
-    let Scratch { sgl_in, sgl_out } = bufs;
+    if lz77_variant(params.alg).is_some() {
+        return prepare_lz77(hw_ver, params, src, dst, bufs, tag, None);
+    }
+    let Scratch {
+        sgl_in, sgl_out, ..
+    } = bufs;
     let alg = hw_alg_of(params.alg);
     let src_len = src.len();
     let dst_len = dst.len();
@@ -247,6 +267,139 @@ pub(super) fn prepare_block(
         hdr_in,
         src_len,
         dst_len,
+        lz77: None,
+    })
+}
+
+pub(super) fn lz77_variant(a: Alg) -> Option<lz77::Variant> {
+    match a {
+        Alg::Lz77Zstd => Some(lz77::Variant::Zstd),
+        Alg::Lz77Only => Some(lz77::Variant::Only),
+        _ => None,
+    }
+}
+
+/// The SQE of an lz77 request, as `fill_buf_lz77_zstd` (flat) and `fill_buf_lz77_zstd_sgl`
+/// fill it: literal area size in DW13, its address in DW24-25, the sequence space in
+/// DEST_AVAIL_OUT at the destination address; request type by level (8 normal, 9 price).
+/// `stateful` is (new stream, finish) for a stream call.
+pub(super) fn prepare_lz77(
+    hw_ver: u32,
+    params: &ReqParams,
+    src: &Src<'_>,
+    dst: &mut Dst<'_, '_>,
+    bufs: &mut Scratch,
+    tag: u32,
+    stateful: Option<(bool, bool)>,
+) -> Result<Prepared> {
+    let v = lz77_variant(params.alg)
+        .ok_or_else(|| Error::InvalidParam("not an lz77 request".into()))?;
+    if hw_ver < 3 {
+        // UADK refuses algorithms past gzip on QM v2 hardware (`fill_zip_comp_sqe`).
+        return Err(Error::InvalidParam(format!(
+            "{} on QM v{hw_ver} hardware",
+            params.alg.name()
+        )));
+    }
+    let (src_len, dst_len) = (src.len(), dst.len());
+    let level = params.level.get();
+    let sgl = !matches!((src, &*dst), (Src::Flat(_), Dst::Flat(_)));
+    let mut sqe = ZipSqe::default();
+    let (lits_size, seq_space);
+    if !sgl {
+        lits_size = src_len + lz77::LIT_RESV_SIZE;
+        seq_space = lz77::check_sizes(
+            v,
+            src_len,
+            dst_len,
+            lits_size,
+            stateful.is_some(),
+            level == 9,
+        )?;
+        let s = src_desc(src, &mut bufs.sgl_in)?;
+        let d = dst_desc(dst, &mut bufs.sgl_out)?;
+        sqe.set_bufs(
+            s.addr,
+            src_len as u32,
+            d.addr + lits_size as u64,
+            seq_space as u32,
+        );
+        sqe.set_literals(d.addr, lits_size as u32);
+    } else {
+        let lens: Vec<usize> = match &*dst {
+            Dst::Flat(b) => vec![b.len()],
+            Dst::List(l) => l.iter().map(|s| s.len()).collect(),
+            Dst::Vecs(l) => l.iter().map(|s| s.len()).collect(),
+        };
+        let (first_seq, lits) =
+            lz77::sgl_seq_start(lens.iter().copied(), src_len).ok_or_else(|| {
+                Error::InvalidParam(format!(
+                    "SGL output cannot hold {} bytes of literals and then sequences",
+                    src_len + lz77::LIT_RESV_SIZE
+                ))
+            })?;
+        lits_size = lits;
+        lz77::check_sizes(
+            v,
+            src_len,
+            dst_len,
+            lits_size,
+            stateful.is_some(),
+            level == 9,
+        )?;
+        // UADK gives the engine the whole output chain for the literals and the chain from
+        // the sequence start for the sequences; the sequence space is not clamped here.
+        seq_space = dst_len - lits_size;
+        let s = src_desc(src, &mut bufs.sgl_in)?;
+        let s_addr = if s.sgl {
+            s.addr
+        } else {
+            bufs.sgl_in
+                .build(&mut std::iter::once((s.addr, s.len)), 1)?
+        };
+        let segs: Vec<(u64, usize)> = match dst {
+            Dst::Flat(b) => vec![(b.as_mut_ptr() as u64, b.len())],
+            Dst::List(l) => l
+                .iter_mut()
+                .map(|s| (s.as_mut_ptr() as u64, s.len()))
+                .collect(),
+            Dst::Vecs(l) => l
+                .iter_mut()
+                .map(|s| (s.as_mut_ptr() as u64, s.len()))
+                .collect(),
+        };
+        let lit_chain = bufs.sgl_out.build(&mut segs.iter().copied(), segs.len())?;
+        let seq_chain = bufs.sgl_seq.build(
+            &mut segs[first_seq..].iter().copied(),
+            segs.len() - first_seq,
+        )?;
+        sqe.set_sgl(true);
+        sqe.set_bufs(s_addr, src_len as u32, seq_chain, seq_space as u32);
+        sqe.set_literals(lit_chain, lits_size as u32);
+    }
+    let ty = SqeType::V3;
+    sqe.set_type(ty);
+    let price = lz77::price_mode(level)?;
+    sqe.set_alg(v.hw_alg(price));
+    sqe.set_window(window_code(params));
+    sqe.set_tag(ty, tag);
+    match stateful {
+        None => sqe.set_stream(true, false, Flush::Finish),
+        Some((new, finish)) => {
+            sqe.set_stream(new, true, if finish { Flush::Finish } else { Flush::Sync })
+        }
+    }
+    Ok(Prepared {
+        sqe,
+        hdr_out: 0,
+        hdr_in: 0,
+        src_len,
+        dst_len,
+        lz77: Some(Lz77Prep {
+            variant: v,
+            lits_size,
+            seq_space,
+        }),
     })
 }
 

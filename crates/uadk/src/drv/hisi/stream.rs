@@ -2,15 +2,17 @@
 //! checksum and context words, the software header, the store buffer for small outputs and
 //! output still pending), and the step that sends one call of a stream to the engine.
 
+use super::completion::finish_lz77;
 use super::completion::status_error;
 use super::ctx::HisiCtx;
-use super::sqe::window_code;
+use super::sqe::{lz77_variant, prepare_lz77, window_code};
 use super::{hw_alg_of, unsupported};
 use crate::drv::hdr::{self, Header, HeaderReader};
 use crate::drv::{Dst, Request, Src};
 use crate::error::{Error, Result};
+use crate::hw::lz77;
 use crate::hw::zip::{self as fmt, dw, status, Flush, SqeType, ZipSqe};
-use crate::req::{Alg, OpType, Output};
+use crate::req::{Alg, BlockType, OpType, Output, ReqParams};
 
 impl HisiCtx {
     pub(super) fn stream(&mut self, req: &mut Request<'_, '_>) -> Result<Output> {
@@ -27,12 +29,16 @@ impl HisiCtx {
             return Err(unsupported("stream requests over SGLs"));
         };
         let p = req.params;
+        if lz77_variant(p.alg).is_some() {
+            return self.stream_lz77(st, src, dst, req.last, req.prev_block, &p);
+        }
         let mut produced = st.drain(dst);
         if st.pending_len() > 0 {
             return Ok(Output {
                 consumed: 0,
                 produced,
                 end: false,
+                lz77: None,
             });
         }
         if st.ended {
@@ -40,6 +46,7 @@ impl HisiCtx {
                 consumed: 0,
                 produced,
                 end: true,
+                lz77: None,
             });
         }
         let mut consumed = 0;
@@ -58,6 +65,7 @@ impl HisiCtx {
                             consumed: 0,
                             produced,
                             end: false,
+                            lz77: None,
                         });
                     }
                 }
@@ -74,6 +82,7 @@ impl HisiCtx {
                             consumed: src.len(),
                             produced,
                             end: false,
+                            lz77: None,
                         });
                     }
                     Header::Invalid(m) => return Err(Error::CorruptData(m.into())),
@@ -170,7 +179,87 @@ impl HisiCtx {
             consumed,
             produced,
             end: st.ended && st.pending_len() == 0,
+            lz77: None,
         })
+    }
+}
+
+impl HisiCtx {
+    /// One call of an lz77 stream, as `fill_buf_lz77_zstd` and `get_data_size_lz77_zstd`
+    /// handle the context buffer: before the call the engine's repeat offsets are set from
+    /// the copies the driver keeps (those before the previous block when the caller did not
+    /// emit it compressed) and the carried literal length is cleared; after it the engine's
+    /// offsets are copied out.
+    fn stream_lz77(
+        &mut self,
+        st: &mut HisiStream,
+        src: &[u8],
+        dst: &mut [u8],
+        last: bool,
+        prev: BlockType,
+        p: &ReqParams,
+    ) -> Result<Output> {
+        let v = lz77_variant(p.alg).ok_or_else(|| Error::InvalidParam("not lz77".into()))?;
+        let tag = self.next_tag();
+        let finish = last;
+        let mut bufs = std::mem::take(&mut self.bufs);
+        let prep = prepare_lz77(
+            self.qp.hw_ver(),
+            p,
+            &Src::Flat(src),
+            &mut Dst::Flat(dst),
+            &mut bufs,
+            tag,
+            Some((st.new, finish)),
+        );
+        self.bufs = bufs;
+        let mut prep = prep?;
+        if v == lz77::Variant::Zstd {
+            let ctx = st.ctx_bytes();
+            let hw = fmt::RSV_OFFSET + lz77::CTX_HW_REPCODE_OFFSET;
+            let (r1, r2) = (lz77::CTX_REPCODE1_OFFSET, lz77::CTX_REPCODE2_OFFSET);
+            if prev != BlockType::Compressed {
+                ctx.copy_within(r2..r2 + lz77::REPCODE_SIZE, hw);
+            } else {
+                ctx.copy_within(r1..r1 + lz77::REPCODE_SIZE, r2);
+            }
+            let lit = hw + lz77::REPCODE_SIZE;
+            ctx[lit..lit + lz77::SEQ_LIT_LEN_SIZE].fill(0);
+        }
+        let sqe = &mut prep.sqe;
+        sqe.set_ctx_addr(st.ctx_addr());
+        sqe.w[dw::ISIZE] = st.isize;
+        sqe.w[dw::CHECKSUM] = st.checksum;
+        sqe.w[dw::CTX_DW0] = st.ctx_dw[0];
+        sqe.w[dw::CTX_DW1] = st.ctx_dw[1];
+        sqe.w[dw::CTX_DW2] = st.ctx_dw[2];
+        let done = self.run_one(&prep.sqe)?;
+        if let Some(e) = status_error(&done, dst.len()) {
+            return Err(e);
+        }
+        let l = prep
+            .lz77
+            .as_ref()
+            .ok_or_else(|| Error::InvalidParam("lz77 layout".into()))?;
+        let mut out = finish_lz77(l, src.len(), &done)?;
+        st.new = false;
+        st.isize = done.w[dw::ISIZE];
+        st.checksum = done.w[dw::CHECKSUM];
+        st.ctx_dw = [
+            done.w[dw::CTX_DW0],
+            done.w[dw::CTX_DW1],
+            done.w[dw::CTX_DW2],
+        ];
+        if v == lz77::Variant::Zstd {
+            let ctx = st.ctx_bytes();
+            let hw = fmt::RSV_OFFSET + lz77::CTX_HW_REPCODE_OFFSET;
+            let r1 = lz77::CTX_REPCODE1_OFFSET;
+            ctx.copy_within(hw..hw + lz77::REPCODE_SIZE, r1);
+        }
+        // UADK's session ends the stream when the last call consumed all its input.
+        out.end = last && out.consumed == src.len();
+        st.ended = out.end;
+        Ok(out)
     }
 }
 
@@ -209,6 +298,8 @@ impl HisiStream {
     }
 
     pub(super) fn reset(&mut self) {
+        // A new stream starts from a clear context, as `wd_comp_reset_sess` clears it.
+        self.ctx_buf.fill(0);
         self.new = true;
         self.isize = 0;
         self.checksum = 0;
@@ -218,6 +309,13 @@ impl HisiStream {
         self.pending.clear();
         self.pending_off = 0;
         self.ended = false;
+    }
+
+    /// The context buffer as bytes (UADK's `ctx_buf`; the engine's part starts at 64).
+    pub(super) fn ctx_bytes(&mut self) -> &mut [u8] {
+        let len = self.ctx_buf.len() * 8;
+        // SAFETY: viewing our own u64 buffer as bytes, for its whole length.
+        unsafe { std::slice::from_raw_parts_mut(self.ctx_buf.as_mut_ptr().cast::<u8>(), len) }
     }
 
     pub(super) fn ctx_addr(&mut self) -> u64 {
