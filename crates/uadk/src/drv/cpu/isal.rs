@@ -288,9 +288,10 @@ impl IsalInflate {
         // avail_in bytes and writes at most avail_out bytes. The stateless call takes the
         // whole stream at once and hands back the input it read ahead but did not use.
         let rc = unsafe { isal::isal_inflate_stateless(st) };
-        // Never more than it was given, whatever ISA-L's read-ahead bookkeeping says.
+        // Never more than it was given, whatever ISA-L's bookkeeping says: the fuzzers
+        // saw `avail_in` and `avail_out` come back larger than the buffers on bad input.
         let consumed = input.len().saturating_sub(st.avail_in as usize);
-        let produced = out.len() - st.avail_out as usize;
+        let produced = out.len().saturating_sub(st.avail_out as usize);
         st.next_in = std::ptr::null_mut();
         st.next_out = std::ptr::null_mut();
         match rc {
