@@ -21,3 +21,6 @@ CONF_RESULTS=target/conformance.tsv bash tests/conformance/run.sh target/c-prefi
 # strict device model; then UADK's sample and our probe over target/c-prefix on the same
 # model (about 2 minutes on 2 cores; skips when ../shared/uadk is absent).
 bash tests/reference/run.sh
+# Every fuzz target of fuzz/ for a few seconds (docs/reliability.md): a crash, sanitizer
+# report, leak or hang fails, and its input is printed.
+bash scripts/fuzz-smoke.sh

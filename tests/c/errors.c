@@ -8,14 +8,20 @@
  * src_len 0, dst_len 0, NULL buffers, an unknown data_fmt and an op type other than the
  * session's for the sync, sync2, stream and async calls; corrupt, truncated and
  * checksum-damaged compressed input; decompression into too small a buffer; NULL count for
- * the poll calls.
+ * the poll calls. Handles that were never issued (1, 4096, 0x7f1234567890, an address of the
+ * caller's own data, one byte into a real handle) or were freed, for every call that takes a
+ * session, context, scheduler, pool or block handle; a z_stream whose `reserved` field is
+ * garbage; zlib-wrapper flush values other than Z_SYNC_FLUSH and Z_FINISH; a context
+ * configuration naming contexts that do not exist.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+
 #include "uadk/wd_comp.h"
 #include "uadk/wd_sched.h"
+#include "uadk/wd_bmm.h"
+#include "uadk/wd_zlibwrapper.h"
 
 static int failures, checks;
 
@@ -99,6 +105,233 @@ static void expect_data_error(handle_t d, unsigned char *in, __u32 in_len, unsig
 	wd_comp_reset_sess(d);
 }
 
+/* Handles no call may trust: never issued, or pointing into the caller's own memory. */
+static handle_t bogus[5];
+static const char *bogus_name[] = { "1", "4096", "0x7f1234567890", "a stack address",
+				    "a real handle + 1" };
+#define NBOGUS ((int)(sizeof(bogus) / sizeof(bogus[0])))
+
+static void bogus_sessions(handle_t gone, unsigned char *page, unsigned char *z, __u32 zlen)
+{
+	struct wd_comp_req r;
+	int k, b, ret;
+
+	for (b = 0; b <= NBOGUS; b++) {
+		handle_t h = b < NBOGUS ? bogus[b] : gone;
+		const char *hn = b < NBOGUS ? bogus_name[b] : "a freed handle";
+
+		for (k = 0; k < NCALLS; k++) {
+			good_req(&r, page, 4096, z, zlen, WD_DIR_COMPRESS);
+			ret = do_call(k, h, &r);
+			EXPECT(ret == -WD_EINVAL, "%s with handle %s returns %d, want -WD_EINVAL",
+			       call_name[k], hn, ret);
+		}
+		ret = wd_comp_reset_sess(h);
+		EXPECT(ret == -WD_EINVAL, "wd_comp_reset_sess(%s) returns %d", hn, ret);
+		wd_comp_free_sess(h);	/* ignored; must not crash */
+	}
+}
+
+/* A z_stream the wrapper never initialised, and flush values UADK refuses. */
+static void zlib_misuse(unsigned char *page, unsigned char *z, __u32 zlen)
+{
+	static const int bad_flush[] = { 99, -1, Z_NO_FLUSH, Z_PARTIAL_FLUSH, Z_FULL_FLUSH,
+					 5 };
+	unsigned char back[4096];
+	z_stream s;
+	int i, ret;
+
+	memset(&s, 0xa5, sizeof(s));
+	ret = wd_deflate(&s, Z_FINISH);
+	EXPECT(ret == Z_STREAM_ERROR, "wd_deflate on a garbage z_stream returns %d", ret);
+	ret = wd_inflate(&s, Z_SYNC_FLUSH);
+	EXPECT(ret == Z_STREAM_ERROR, "wd_inflate on a garbage z_stream returns %d", ret);
+	for (i = 0; i < NBOGUS; i++) {
+		memset(&s, 0, sizeof(s));
+		s.next_in = page;
+		s.avail_in = 4096;
+		s.next_out = z;
+		s.avail_out = zlen;
+		s.reserved = bogus[i];
+		ret = wd_deflate(&s, Z_FINISH);
+		EXPECT(ret == Z_STREAM_ERROR, "wd_deflate with reserved = %s returns %d",
+		       bogus_name[i], ret);
+		ret = wd_inflate(&s, Z_SYNC_FLUSH);
+		EXPECT(ret == Z_STREAM_ERROR, "wd_inflate with reserved = %s returns %d",
+		       bogus_name[i], ret);
+		wd_deflate_reset(&s);
+		wd_inflate_reset(&s);
+		wd_deflate_end(&s);	/* ignored; must not crash */
+		s.reserved = bogus[i];
+		wd_inflate_end(&s);
+	}
+
+	/* Flush values: refused without touching the stream, which still works after. */
+	memset(&s, 0, sizeof(s));
+	ret = wd_deflate_init(&s, 1, 15);
+	EXPECT(ret == Z_OK, "wd_deflate_init returns %d", ret);
+	if (ret != Z_OK)
+		return;
+	for (i = 0; i < (int)(sizeof(bad_flush) / sizeof(bad_flush[0])); i++) {
+		s.next_in = page;
+		s.avail_in = 4096;
+		s.next_out = z;
+		s.avail_out = zlen;
+		ret = wd_deflate(&s, bad_flush[i]);
+		EXPECT(ret == Z_STREAM_ERROR && s.avail_in == 4096 && s.total_out == 0,
+		       "wd_deflate with flush %d returns %d (avail_in %u)", bad_flush[i], ret,
+		       s.avail_in);
+	}
+	ret = wd_deflate(&s, Z_FINISH);
+	EXPECT(ret == Z_STREAM_END, "wd_deflate with Z_FINISH after bad flushes returns %d", ret);
+	zlen = (__u32)s.total_out;
+	wd_deflate_end(&s);
+
+	memset(&s, 0, sizeof(s));
+	ret = wd_inflate_init(&s, 15);
+	EXPECT(ret == Z_OK, "wd_inflate_init returns %d", ret);
+	if (ret != Z_OK)
+		return;
+	for (i = 0; i < (int)(sizeof(bad_flush) / sizeof(bad_flush[0])); i++) {
+		s.next_in = z;
+		s.avail_in = zlen;
+		s.next_out = back;
+		s.avail_out = sizeof(back);
+		ret = wd_inflate(&s, bad_flush[i]);
+		EXPECT(ret == Z_STREAM_ERROR && s.avail_in == zlen && s.total_out == 0,
+		       "wd_inflate with flush %d returns %d", bad_flush[i], ret);
+	}
+	ret = wd_inflate(&s, Z_SYNC_FLUSH);
+	EXPECT(ret == Z_STREAM_END && s.total_out == 4096 && !memcmp(back, page, 4096),
+	       "wd_inflate after bad flushes returns %d with %llu bytes", ret,
+	       (unsigned long long)s.total_out);
+	wd_inflate_end(&s);
+}
+
+/* libwd: contexts, schedulers, pools and blocks. */
+static void bogus_libwd(void)
+{
+	struct wd_mempool_setup ms = { 0 };
+	struct wd_mempool_stats mst;
+	struct wd_blockpool_stats bst;
+	struct sched_params sp = { 0 };
+	struct wd_sched mine, *rr, *rr_gone;
+	struct wd_ctx ctxs[1];
+	struct wd_ctx_config cfg = { 0 };
+	handle_t mp, bp, mp_gone;
+	void *blk;
+	char buf[64];
+	__u32 n;
+	int i, ret;
+
+	ms.block_size = 4096;
+	ms.block_num = 4;
+	for (i = 0; i < NBOGUS; i++) {
+		handle_t h = bogus[i];
+		const char *hn = bogus_name[i];
+
+		ret = wd_ctx_start(h);
+		EXPECT(ret == -WD_EINVAL, "wd_ctx_start(%s) returns %d", hn, ret);
+		ret = wd_release_ctx_force(h);
+		EXPECT(ret == -WD_EINVAL, "wd_release_ctx_force(%s) returns %d", hn, ret);
+		ret = wd_ctx_set_priv(h, buf);
+		EXPECT(ret == -WD_EINVAL, "wd_ctx_set_priv(%s) returns %d", hn, ret);
+		EXPECT(!wd_ctx_get_priv(h), "wd_ctx_get_priv(%s)", hn);
+		EXPECT(!wd_ctx_get_api(h), "wd_ctx_get_api(%s)", hn);
+		EXPECT(!wd_ctx_get_dev_name(h), "wd_ctx_get_dev_name(%s)", hn);
+		EXPECT(!wd_ctx_mmap_qfr(h, UACCE_QFRT_MMIO), "wd_ctx_mmap_qfr(%s)", hn);
+		wd_ctx_unmap_qfr(h, UACCE_QFRT_MMIO);
+		EXPECT(wd_ctx_get_region_size(h, UACCE_QFRT_DUS) == 0,
+		       "wd_ctx_get_region_size(%s)", hn);
+		ret = wd_ctx_set_io_cmd(h, 0, NULL);
+		EXPECT(ret == -WD_EINVAL, "wd_ctx_set_io_cmd(%s) returns %d", hn, ret);
+		ret = wd_ctx_wait(h, 1);
+		EXPECT(ret == -WD_EINVAL, "wd_ctx_wait(%s) returns %d", hn, ret);
+		ret = wd_is_sva(h);
+		EXPECT(ret == -WD_EINVAL, "wd_is_sva(%s) returns %d", hn, ret);
+		ret = wd_get_numa_id(h);
+		EXPECT(ret == -WD_EINVAL, "wd_get_numa_id(%s) returns %d", hn, ret);
+		EXPECT(!wd_mempool_alloc(h, &ms), "wd_mempool_alloc(%s)", hn);
+		wd_release_ctx(h);
+
+		/* wd_comp_init checks the contexts it is given. */
+		ctxs[0].ctx = h;
+		ctxs[0].op_type = WD_DIR_COMPRESS;
+		ctxs[0].ctx_mode = CTX_MODE_SYNC;
+		cfg.ctx_num = 1;
+		cfg.ctxs = ctxs;
+		rr = wd_sched_rr_alloc(SCHED_POLICY_RR, 2, 1, NULL);
+		ret = rr ? wd_comp_init(&cfg, rr) : -1;
+		EXPECT(ret == -WD_EINVAL, "wd_comp_init with context %s returns %d", hn, ret);
+		if (ret == 0)
+			wd_comp_uninit();
+		wd_sched_rr_release(rr);
+
+		EXPECT(!wd_block_alloc(h), "wd_block_alloc(%s)", hn);
+		wd_block_free(h, buf);
+		EXPECT(WD_IS_ERR(wd_blockpool_create(h, 64, 4)), "wd_blockpool_create(%s)", hn);
+		wd_blockpool_destroy(h);
+		wd_mempool_destroy(h);
+		memset(&mst, 0x5a, sizeof(mst));
+		wd_mempool_stats(h, &mst);
+		EXPECT(mst.blk_num == 0x5a5a5a5a5a5a5a5aUL, "wd_mempool_stats(%s) wrote", hn);
+		memset(&bst, 0x5a, sizeof(bst));
+		wd_blockpool_stats(h, &bst);
+		EXPECT(bst.block_num == 0x5a5a5a5a5a5a5a5aUL, "wd_blockpool_stats(%s) wrote", hn);
+		EXPECT(!wd_mem_alloc((void *)h, 16), "wd_mem_alloc(%s)", hn);
+		wd_mem_free((void *)h, buf);
+		EXPECT(!wd_mem_map((void *)h, buf, 16), "wd_mem_map(%s)", hn);
+		EXPECT(wd_get_free_num((void *)h, &n) == -WD_EINVAL, "wd_get_free_num(%s)", hn);
+		EXPECT(wd_get_fail_num((void *)h, &n) == -WD_EINVAL, "wd_get_fail_num(%s)", hn);
+		EXPECT(wd_get_bufsize((void *)h) == 0, "wd_get_bufsize(%s)", hn);
+		wd_mempool_free(h, (void *)h);
+
+		/* Schedulers: only one of ours, not yet released, is used or freed. */
+		ret = wd_sched_rr_instance((const struct wd_sched *)h, &sp);
+		EXPECT(ret == -WD_EINVAL, "wd_sched_rr_instance(%s) returns %d", hn, ret);
+		wd_sched_rr_release((struct wd_sched *)h);
+	}
+
+	/* Freed handles of each kind. */
+	rr_gone = wd_sched_rr_alloc(SCHED_POLICY_RR, 2, 1, NULL);
+	EXPECT(rr_gone != NULL, "wd_sched_rr_alloc");
+	wd_sched_rr_release(rr_gone);
+	ret = wd_sched_rr_instance(rr_gone, &sp);
+	EXPECT(ret == -WD_EINVAL, "wd_sched_rr_instance on a released scheduler returns %d", ret);
+	wd_sched_rr_release(rr_gone);	/* a second release: ignored */
+	memset(&mine, 0, sizeof(mine));	/* a caller's own struct: not ours to free */
+	wd_sched_rr_release(&mine);
+	ret = wd_sched_rr_instance(&mine, &sp);
+	EXPECT(ret == -WD_EINVAL, "wd_sched_rr_instance on the caller's struct returns %d", ret);
+
+	mp_gone = wd_mempool_create(1 << 16, 0);
+	EXPECT(!WD_IS_ERR(mp_gone), "wd_mempool_create");
+	wd_mempool_destroy(mp_gone);
+	EXPECT(WD_IS_ERR(wd_blockpool_create(mp_gone, 64, 4)),
+	       "wd_blockpool_create on a destroyed mempool");
+	wd_mempool_destroy(mp_gone);
+
+	mp = wd_mempool_create(1 << 16, 0);
+	bp = WD_IS_ERR(mp) ? mp : wd_blockpool_create(mp, 256, 8);
+	EXPECT(!WD_IS_ERR(bp), "wd_blockpool_create");
+	if (!WD_IS_ERR(bp)) {
+		blk = wd_block_alloc(bp);
+		EXPECT(blk != NULL, "wd_block_alloc");
+		wd_block_free(bp, (char *)blk + 1);	/* not a block: ignored */
+		wd_block_free(bp, buf);
+		wd_block_free(bp, blk);
+		wd_block_free(bp, blk);			/* twice: ignored */
+		wd_blockpool_stats(bp, &bst);
+		EXPECT(bst.free_block_num == 8, "blockpool has %lu of 8 blocks free after bad frees",
+		       bst.free_block_num);
+		wd_blockpool_destroy(bp);
+		EXPECT(!wd_block_alloc(bp), "wd_block_alloc on a destroyed blockpool");
+		wd_block_free(bp, blk);
+	}
+	if (!WD_IS_ERR(mp))
+		wd_mempool_destroy(mp);
+}
+
 int main(void)
 {
 	static unsigned char page[4096], z[8192], out[4096], bad[8192];
@@ -160,6 +393,11 @@ int main(void)
 		return 1;
 	}
 	wd_comp_free_sess(gone);
+	bogus[0] = 1;
+	bogus[1] = 4096;
+	bogus[2] = (handle_t)0x7f1234567890ULL;
+	bogus[3] = (handle_t)&ss;
+	bogus[4] = c + 1;
 
 	/* A good stream to damage below. */
 	good_req(&r, page, sizeof(page), z, sizeof(z), WD_DIR_COMPRESS);
@@ -228,6 +466,10 @@ int main(void)
 		wd_comp_reset_sess(c);
 		wd_comp_reset_sess(d);
 	}
+
+	bogus_sessions(gone, page, z, sizeof(z));
+	zlib_misuse(page, z, sizeof(z));
+	bogus_libwd();
 
 	/* Bad compressed input. */
 	memset(bad, 0xff, sizeof(bad));

@@ -93,7 +93,7 @@ for src in "$here"/*.c; do
 	extra=""
 	case $name in
 	init_custom | init2_mask) extra="$wd_libs -lnuma" ;;	# libwd's own calls and libnuma
-	sched_custom | mempool | uacce_ctx | alg_drv | usage) extra="$wd_libs" ;;	# libwd's own calls
+	sched_custom | mempool | uacce_ctx | alg_drv | usage | errors) extra="$wd_libs" ;;	# libwd's own calls
 	esac
 	# shellcheck disable=SC2086
 	if ! "$cc" "${cflags[@]}" $comp_cflags "$src" -o "$build/$name" $comp_libs $extra \

@@ -1,8 +1,9 @@
 //! `libwd_comp` (version node `UADK_COMP_2.0`): init, sessions and requests.
 
 use crate::abi::*;
+use crate::handles::Slab;
 use crate::sched::{self, ForeignSched, InitSched, PollPolicy};
-use crate::wd::ctx_ref;
+use crate::wd::ctx_info;
 use crate::{guard, handle_t, neg, EINVAL};
 use libc::{c_char, c_int, c_void};
 use std::cell::RefCell;
@@ -12,8 +13,8 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use uadk::wd::env::{CtxNum, EnvConfig};
 use uadk::wd::status::*;
 use uadk::{
-    Alg, Comp, CompConfig, CtxMode, CtxSpec, Error, JobBuf, Level, OpType, RawBuf, SchedPolicy,
-    Session, SessionSetup, TaskType, WindowSize,
+    Alg, Comp, CompConfig, CtxMode, CtxSpec, Error, JobBuf, Level, OpType, Output, RawBuf,
+    SchedPolicy, Session, SessionSetup, TaskType, WindowSize,
 };
 
 /// The framework instance shared by every caller of the process, reference-counted:
@@ -260,8 +261,8 @@ const DEAD: u32 = 0xdead_5e55;
 /// meanwhile (QEMU compresses live guest RAM) still gets a stream whose checksum matches.
 const PRIVATE_COPY_MAX: usize = 1 << 20;
 
-/// A session handle. Handles are never returned to the allocator: a freed one is marked
-/// dead and reused, so a stale handle reads as an error instead of freed memory.
+/// A session handle: a slot of [`SESSIONS`], never freed; a freed session is marked dead
+/// and its slot reused, so a stale handle reads as an error instead of freed memory.
 pub(crate) struct CSess {
     magic: AtomicU32,
     sess: RwLock<Option<Session>>,
@@ -274,14 +275,23 @@ pub(crate) struct CSess {
     cpu_engine: AtomicBool,
 }
 
-static FREE_SESS: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+impl CSess {
+    fn dead() -> CSess {
+        CSess {
+            magic: AtomicU32::new(DEAD),
+            sess: RwLock::new(None),
+            held: AtomicU32::new(0),
+            sched_key: AtomicUsize::new(0),
+            cpu_engine: AtomicBool::new(false),
+        }
+    }
+}
+
+/// Every session slot ever issued: a handle is looked up here, never trusted as an address.
+static SESSIONS: Slab<CSess> = Slab::new(CSess::dead);
 
 pub(crate) fn with_sess<T>(h: handle_t, f: impl FnOnce(&Session, &CSess) -> T) -> Option<T> {
-    if h == 0 {
-        return None;
-    }
-    // SAFETY: non-zero handles come from wd_comp_alloc_sess; their memory is never freed.
-    let cs = unsafe { &*(h as *const CSess) };
+    let cs = SESSIONS.get(h)?;
     if cs.magic.load(Ordering::Acquire) != LIVE {
         return None;
     }
@@ -343,18 +353,11 @@ pub extern "C" fn wd_comp_alloc_sess(setup: *mut wd_comp_sess_setup) -> handle_t
         // The session's own engine: zstd and lz4 decompression run on the CPU engine
         // beside a hardware driver.
         let on_cpu = sess.driver_name() == uadk::drv::cpu::DRIVER_NAME;
-        let reuse = FREE_SESS.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let h = reuse.unwrap_or_else(|| {
-            Box::into_raw(Box::new(CSess {
-                magic: AtomicU32::new(DEAD),
-                sess: RwLock::new(None),
-                held: AtomicU32::new(0),
-                sched_key: AtomicUsize::new(0),
-                cpu_engine: AtomicBool::new(false),
-            })) as handle_t
-        });
-        // SAFETY: a CSess from the free list or just allocated; dead, so no one uses it.
-        let cs = unsafe { &*(h as *const CSess) };
+        // A dead slot, ours until it is marked live.
+        let Some((h, cs)) = SESSIONS.take() else {
+            free_key(key);
+            return 0;
+        };
         *cs.sess.write().unwrap_or_else(|e| e.into_inner()) = Some(sess);
         cs.held.store(0, Ordering::Relaxed);
         cs.sched_key.store(key, Ordering::Relaxed);
@@ -377,11 +380,9 @@ fn free_key(key: usize) {
 #[no_mangle]
 pub extern "C" fn wd_comp_free_sess(h_sess: handle_t) {
     guard((), || {
-        if h_sess == 0 {
+        let Some(cs) = SESSIONS.get(h_sess) else {
             return;
-        }
-        // SAFETY: see with_sess.
-        let cs = unsafe { &*(h_sess as *const CSess) };
+        };
         if cs
             .magic
             .compare_exchange(LIVE, DEAD, Ordering::AcqRel, Ordering::Acquire)
@@ -392,10 +393,7 @@ pub extern "C" fn wd_comp_free_sess(h_sess: handle_t) {
         let old = cs.sess.write().unwrap_or_else(|e| e.into_inner()).take();
         drop(old);
         free_key(cs.sched_key.swap(0, Ordering::Relaxed));
-        FREE_SESS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(h_sess);
+        SESSIONS.put(h_sess);
     })
 }
 
@@ -498,6 +496,16 @@ fn finish(req: &mut wd_comp_req, o: Outcome) -> c_int {
     }
 }
 
+/// A result that took all of its input.
+fn whole(consumed: usize, produced: usize) -> Output {
+    Output {
+        consumed,
+        produced,
+        end: true,
+        lz77: None,
+    }
+}
+
 fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
     let src_len = req.src_len as usize;
     let res = if req.data_fmt == WD_SGL_BUF {
@@ -508,7 +516,7 @@ fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
             return Outcome::Failed(Error::InvalidParam("bad wd_datalist".into()));
         };
         let src: Vec<&[u8]> = src.into_iter().map(|x| &*x).collect();
-        s.process_sgl(&src, &mut dst)
+        s.process_sgl_output(&src, &mut dst)
     } else {
         // SAFETY: src/dst are non-NULL (checked) and describe caller buffers of these lengths.
         let (src, dst) = unsafe {
@@ -524,21 +532,22 @@ fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
                 p.clear();
                 p.extend_from_slice(src);
                 if sync2 {
-                    s.process_sync2(&p, dst)
+                    s.process_sync2(&p, dst).map(|n| whole(src_len, n))
                 } else {
-                    s.process(&p, dst)
+                    s.process_output(&p, dst)
                 }
             })
         } else if sync2 {
-            s.process_sync2(src, dst)
+            s.process_sync2(src, dst).map(|n| whole(src_len, n))
         } else {
-            s.process(src, dst)
+            s.process_output(src, dst)
         }
     };
+    // `src_len` on return is the input the stream took (UADK: `msg.in_cons`).
     match res {
-        Ok(n) => Outcome::Done {
-            consumed: src_len,
-            produced: n,
+        Ok(o) => Outcome::Done {
+            consumed: o.consumed,
+            produced: o.produced,
             stream_end: false,
         },
         Err(e) => Outcome::Failed(e),
@@ -995,7 +1004,7 @@ pub extern "C" fn wd_comp_init(config: *mut wd_ctx_config, sched: *mut wd_sched)
         let mut list = Vec::with_capacity(ctxs.len());
         let (mut on_cpu, mut on_hw) = (0, 0);
         for c in ctxs {
-            let Some(h) = ctx_ref(c.ctx as handle_t) else {
+            let Some((node, on_cpu_engine)) = ctx_info(c.ctx as handle_t) else {
                 return EINVAL;
             };
             let Ok(op) = OpType::from_u32(c.op_type as u32) else {
@@ -1006,16 +1015,12 @@ pub extern "C" fn wd_comp_init(config: *mut wd_ctx_config, sched: *mut wd_sched)
                 1 => CtxMode::Async,
                 _ => return EINVAL,
             };
-            if h.on_cpu_engine() {
+            if on_cpu_engine {
                 on_cpu += 1;
             } else {
                 on_hw += 1;
             }
-            list.push(CtxSpec {
-                node: h.node(),
-                mode,
-                op,
-            });
+            list.push(CtxSpec { node, mode, op });
         }
         let task = match (on_cpu, on_hw) {
             (_, 0) => TaskType::Instr,

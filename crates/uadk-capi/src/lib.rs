@@ -13,6 +13,7 @@
 pub mod abi;
 pub mod alg;
 pub mod comp;
+mod handles;
 mod lz77;
 pub mod mempool;
 pub mod sched;

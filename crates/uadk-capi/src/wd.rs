@@ -12,6 +12,7 @@
 //! and sizes answer errors (or 0), the rest works as for a device.
 
 use crate::abi::*;
+use crate::handles::Slab;
 use crate::{guard, handle_t, neg, EINVAL};
 use libc::{c_char, c_int, c_uint, c_ulong, c_void};
 use std::cell::UnsafeCell;
@@ -487,10 +488,8 @@ impl HwCtx {
     }
 }
 
-/// A context handle from [`wd_request_ctx`]. Handles are never returned to the
-/// allocator: a released one is marked dead and reused, so a stale handle reads as an
-/// error. `#[repr(C)]` with the fields `libwd_comp`'s copy of the core reads first.
-#[repr(C)]
+/// A context handle from [`wd_request_ctx`]: a slot of [`CONTEXTS`], never freed; a
+/// released one is marked dead and reused, so a stale handle reads as an error.
 pub struct CtxHandle {
     magic: AtomicU32,
     node: AtomicU32,
@@ -535,16 +534,67 @@ pub(crate) fn dev_id_of(name: &str) -> Option<u32> {
     tail.parse().ok()
 }
 
-static FREE_CTX: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+impl CtxHandle {
+    fn dead() -> CtxHandle {
+        CtxHandle {
+            magic: AtomicU32::new(DEAD),
+            node: AtomicU32::new(0),
+            dev_name: UnsafeCell::new([0; MAX_DEV_NAME_LEN]),
+            api: UnsafeCell::new([0; WD_NAME_SIZE]),
+            priv_: AtomicPtr::new(ptr::null_mut()),
+            hw: RwLock::new(None),
+        }
+    }
+}
 
-/// A live context, or None for 0, a misaligned value, or a released handle.
-pub(crate) fn ctx_ref<'a>(h: handle_t) -> Option<&'a CtxHandle> {
-    if h == 0 || !h.is_multiple_of(std::mem::align_of::<CtxHandle>()) {
+/// Every context slot ever issued: a handle is looked up here, never trusted as an address.
+static CONTEXTS: Slab<CtxHandle> = Slab::new(CtxHandle::dead);
+
+/// A live context of this library, or None for any other value (0, never issued, released).
+pub(crate) fn ctx_ref(h: handle_t) -> Option<&'static CtxHandle> {
+    let c = CONTEXTS.get(h)?;
+    (c.magic.load(Ordering::Acquire) == LIVE).then_some(c)
+}
+
+/// The NUMA node of a context that `libwd` issued, and whether it is a CPU pseudo-device's,
+/// asked of `libwd` itself through its exported calls: each of the two libraries links its
+/// own copy of this crate, and only `libwd`'s table knows `libwd`'s contexts. Where no
+/// separate `libwd.so.2` is loaded (a single binary), the local table. None for a value
+/// that is not a live context.
+pub(crate) fn ctx_info(h: handle_t) -> Option<(u32, bool)> {
+    type NumaFn = extern "C" fn(handle_t) -> c_int;
+    type ApiFn = extern "C" fn(handle_t) -> *mut c_char;
+    static LIBWD: std::sync::OnceLock<Option<(NumaFn, ApiFn)>> = std::sync::OnceLock::new();
+    let f = LIBWD.get_or_init(|| {
+        // SAFETY: dlopen with RTLD_NOLOAD only finds a library already loaded (our own
+        // dependency), and dlvsym looks up libwd's exported UADK_2.0 functions, whose
+        // signatures are `int wd_get_numa_id(handle_t)` and `char *wd_ctx_get_api(handle_t)`.
+        unsafe {
+            let lib = libc::dlopen(c"libwd.so.2".as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+            if lib.is_null() {
+                return None;
+            }
+            let numa = libc::dlvsym(lib, c"wd_get_numa_id".as_ptr(), c"UADK_2.0".as_ptr());
+            let api = libc::dlvsym(lib, c"wd_ctx_get_api".as_ptr(), c"UADK_2.0".as_ptr());
+            (!numa.is_null() && !api.is_null()).then(|| {
+                (
+                    std::mem::transmute::<*mut c_void, NumaFn>(numa),
+                    std::mem::transmute::<*mut c_void, ApiFn>(api),
+                )
+            })
+        }
+    });
+    let (node, api) = match f {
+        Some((numa, api)) => (numa(h), api(h)),
+        None => (wd_get_numa_id(h), wd_ctx_get_api(h)),
+    };
+    let node = u32::try_from(node).ok()?;
+    if api.is_null() {
         return None;
     }
-    // SAFETY: non-zero handles come from wd_request_ctx; their memory is never freed.
-    let c = unsafe { &*(h as *const CtxHandle) };
-    (c.magic.load(Ordering::Acquire) == LIVE).then_some(c)
+    // SAFETY: a live context's api string, NUL-terminated, kept while the context lives.
+    let on_cpu = unsafe { CStr::from_ptr(api) }.to_bytes() == CPU_API.as_bytes();
+    Some((node, on_cpu))
 }
 
 /// Run `f` on a context's queue: `None` for a bad handle, `Some(None)` for a context
@@ -556,19 +606,10 @@ fn with_hw<T>(h: handle_t, f: impl FnOnce(&HwCtx) -> T) -> Option<Option<T>> {
 }
 
 fn new_ctx(node: u32, dev_name: &str, api: &str, hw: Option<HwCtx>) -> handle_t {
-    let reuse = FREE_CTX.lock().unwrap_or_else(|e| e.into_inner()).pop();
-    let h = reuse.unwrap_or_else(|| {
-        Box::into_raw(Box::new(CtxHandle {
-            magic: AtomicU32::new(DEAD),
-            node: AtomicU32::new(0),
-            dev_name: UnsafeCell::new([0; MAX_DEV_NAME_LEN]),
-            api: UnsafeCell::new([0; WD_NAME_SIZE]),
-            priv_: AtomicPtr::new(ptr::null_mut()),
-            hw: RwLock::new(None),
-        })) as handle_t
-    });
-    // SAFETY: a dead handle from the free list or just allocated: this thread owns it.
-    let c = unsafe { &*(h as *const CtxHandle) };
+    // A dead slot: this thread owns it until it is marked live.
+    let Some((h, c)) = CONTEXTS.take() else {
+        return 0;
+    };
     c.node.store(node, Ordering::Relaxed);
     // SAFETY: as above; no reader looks past the dead magic.
     unsafe {
@@ -637,10 +678,7 @@ pub extern "C" fn wd_release_ctx(h_ctx: handle_t) {
             hw.unmap_all();
             let _ = hw.queue.put();
         }
-        FREE_CTX
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(h_ctx);
+        CONTEXTS.put(h_ctx);
     })
 }
 

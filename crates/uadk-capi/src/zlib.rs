@@ -13,6 +13,7 @@ const Z_STREAM_END: c_int = 1;
 const Z_STREAM_ERROR: c_int = -2;
 const Z_DATA_ERROR: c_int = -3;
 const Z_BUF_ERROR: c_int = -5;
+const Z_SYNC_FLUSH: c_int = 2;
 const Z_FINISH: c_int = 4;
 const Z_DEFAULT_COMPRESSION: c_int = -1;
 
@@ -93,7 +94,8 @@ fn init(strm: *mut z_stream, level: c_int, wbits: c_int, op: OpType) -> c_int {
 
 fn run(strm: *mut z_stream, flush: c_int) -> c_int {
     guard(Z_STREAM_ERROR, || {
-        if strm.is_null() {
+        // UADK's wrapper takes only these two (wd_zlibwrapper.c, wd_zlib_do_request).
+        if strm.is_null() || (flush != Z_SYNC_FLUSH && flush != Z_FINISH) {
             return Z_STREAM_ERROR;
         }
         // SAFETY: non-NULL z_stream of the caller.
@@ -173,7 +175,8 @@ pub extern "C" fn wd_deflate_init(strm: *mut z_stream, level: c_int, windowbits:
     init(strm, level, windowbits, OpType::Compress)
 }
 
-/// Compress; `Z_FINISH` ends the stream.
+/// Compress; `Z_FINISH` ends the stream, `Z_SYNC_FLUSH` does not; any other `flush` is
+/// `Z_STREAM_ERROR`, as in UADK.
 #[no_mangle]
 pub extern "C" fn wd_deflate(strm: *mut z_stream, flush: c_int) -> c_int {
     run(strm, flush)
@@ -197,7 +200,8 @@ pub extern "C" fn wd_inflate_init(strm: *mut z_stream, windowbits: c_int) -> c_i
     init(strm, 1, windowbits, OpType::Decompress)
 }
 
-/// Decompress; returns `Z_STREAM_END` at the end of the stream.
+/// Decompress; returns `Z_STREAM_END` at the end of the stream. `flush` must be
+/// `Z_SYNC_FLUSH` or `Z_FINISH` (else `Z_STREAM_ERROR`, as in UADK).
 #[no_mangle]
 pub extern "C" fn wd_inflate(strm: *mut z_stream, flush: c_int) -> c_int {
     run(strm, flush)

@@ -173,6 +173,11 @@ pub struct Args {
     /// Decompress (`compress -d` is `decompress`, as `gzip -d`)
     #[arg(short, long)]
     pub decompress: bool,
+
+    /// Largest result of an lz4 decompression, in bytes: lz4 blocks carry no size, so the
+    /// whole result is held in memory (deflate, zlib and gzip are streamed) [default: 1 GiB]
+    #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
+    pub max_output: usize,
 }
 
 impl Args {
@@ -459,7 +464,7 @@ impl Job<'_> {
                 .window(self.args.window);
             let sess = comp.session(&setup)?;
             if alg == Format::Lz4Block {
-                block_all(&sess, &mut input, &mut output)
+                block_all(&sess, &mut input, &mut output, usize::MAX)
             } else {
                 encode_stream(sess, &mut input, &mut output)
             }
@@ -467,7 +472,7 @@ impl Job<'_> {
             let setup = SessionSetup::new(alg.alg(), OpType::Decompress);
             if alg == Format::Lz4Block {
                 let sess = comp.session(&setup)?;
-                block_all(&sess, &mut input, &mut output)
+                block_all(&sess, &mut input, &mut output, self.args.max_output)
             } else {
                 decode_stream(comp, &setup, &mut input, &mut output)
             }
@@ -582,11 +587,16 @@ fn decode_stream(
 }
 
 /// One block request over the whole input (the raw LZ4 block, which UADK serves in block
-/// mode only).
-fn block_all(sess: &Session, input: &mut impl Read, output: &mut impl Write) -> Result<()> {
+/// mode only), its result at most `limit` bytes.
+fn block_all(
+    sess: &Session,
+    input: &mut impl Read,
+    output: &mut impl Write,
+    limit: usize,
+) -> Result<()> {
     let mut data = Vec::new();
     input.read_to_end(&mut data)?;
-    let out = sess.process_to_vec(&data)?;
+    let out = sess.process_to_vec_limited(&data, limit)?;
     output.write_all(&out)?;
     Ok(())
 }

@@ -24,6 +24,12 @@ pub enum Error {
         /// Bytes the caller offered.
         capacity: usize,
     },
+    /// The result would pass the output limit the caller set
+    /// ([`Session::process_to_vec_limited`](crate::Session::process_to_vec_limited)).
+    OutputLimit {
+        /// The caller's limit, in bytes.
+        limit: usize,
+    },
     /// The compressed input is malformed.
     CorruptData(String),
     /// The compressed input ended before the end of its stream.
@@ -61,7 +67,7 @@ impl Error {
             | Error::Unsupported { .. }
             | Error::NoContext(_)
             | Error::NotInitialized => -WD_EINVAL,
-            Error::OutputTooSmall { .. } => -WD_EINVAL,
+            Error::OutputTooSmall { .. } | Error::OutputLimit { .. } => -WD_EINVAL,
             Error::CorruptData(_) | Error::TruncatedInput | Error::ChecksumMismatch => -WD_EINVAL,
             Error::AlreadyInitialized => -WD_EEXIST,
             Error::NoDevice(_) => -WD_ENODEV,
@@ -79,7 +85,7 @@ impl Error {
             Error::CorruptData(_) | Error::TruncatedInput | Error::ChecksumMismatch => {
                 WD_IN_EPARA as u32
             }
-            Error::OutputTooSmall { .. } => WD_OUT_EPARA as u32,
+            Error::OutputTooSmall { .. } | Error::OutputLimit { .. } => WD_OUT_EPARA as u32,
             other => (-other.wd_code()) as u32,
         }
     }
@@ -110,6 +116,9 @@ impl fmt::Display for Error {
             Error::OutputTooSmall { capacity } => {
                 write!(f, "output buffer of {capacity} bytes is too small")
             }
+            Error::OutputLimit { limit } => {
+                write!(f, "the output would pass the limit of {limit} bytes")
+            }
             Error::CorruptData(m) => write!(f, "corrupt compressed data: {m}"),
             Error::TruncatedInput => write!(f, "compressed data ends before the end of its stream"),
             Error::ChecksumMismatch => {
@@ -136,6 +145,7 @@ impl From<Error> for std::io::Error {
             Error::TruncatedInput => std::io::ErrorKind::UnexpectedEof,
             Error::InvalidParam(_) | Error::UnknownAlgorithm(_) => std::io::ErrorKind::InvalidInput,
             Error::Unsupported { .. } => std::io::ErrorKind::Unsupported,
+            Error::OutputLimit { .. } => std::io::ErrorKind::FileTooLarge,
             _ => std::io::ErrorKind::Other,
         };
         std::io::Error::new(kind, e)

@@ -14,10 +14,10 @@ use uadk::{
 
 /// The bare codecs the CPU driver calls, called directly.
 pub(super) enum Bare {
-    /// ISA-L level 1 (the driver's level-1 block codec); libdeflate inflates.
-    Isal(Box<IsalDeflate>, libdeflater::Decompressor),
-    /// libdeflate at a level, and its inflate.
-    Libdeflate(libdeflater::Compressor, libdeflater::Decompressor),
+    /// ISA-L level 1 (the driver's level-1 block codec); zlib-rs inflates.
+    Isal(Box<IsalDeflate>, flate2::Decompress),
+    /// libdeflate at a level; zlib-rs inflates.
+    Libdeflate(libdeflater::Compressor, flate2::Decompress),
     /// lz4_flex's block format.
     Lz4,
     /// libzstd with the driver's parameters (level, content checksum).
@@ -75,15 +75,30 @@ impl Path_ {
     pub(super) fn decompress(&mut self, src: &[u8], dst: &mut [u8]) -> Result<usize> {
         Ok(match self {
             Path_::Stack { d, .. } => d.process(src, dst)?,
-            Path_::Bare(Bare::Isal(_, d) | Bare::Libdeflate(_, d)) => {
-                d.gzip_decompress(src, dst)
-                    .map_err(|e| Error::msg(format!("libdeflate: {e:?}")))?
-            }
+            Path_::Bare(Bare::Isal(_, d) | Bare::Libdeflate(_, d)) => gunzip(d, src, dst)?,
             Path_::Bare(Bare::Lz4) => lz4_flex::block::decompress_into(src, dst)
                 .map_err(|e| Error::msg(format!("lz4_flex: {e}")))?,
             Path_::Bare(Bare::Zstd(_, d)) => d.decompress(dst, src).map_err(zstd_msg)?,
         })
     }
+}
+
+/// A gzip member as the driver inflates it: zlib-rs's raw inflate, reset per call, of the
+/// body after the 10-byte header our compressors write, and the trailer's CRC-32 checked.
+fn gunzip(d: &mut flate2::Decompress, src: &[u8], dst: &mut [u8]) -> Result<usize> {
+    let bad = || Error::msg("zlib-rs: not a gzip member of ours");
+    let body = src.get(10..).ok_or_else(bad)?;
+    d.reset(false);
+    match d.decompress(body, dst, flate2::FlushDecompress::Finish) {
+        Ok(flate2::Status::StreamEnd) => {}
+        other => return Err(Error::msg(format!("zlib-rs: {other:?}"))),
+    }
+    let (n, used) = (d.total_out() as usize, 10 + d.total_in() as usize);
+    let crc = src.get(used..used + 4).ok_or_else(bad)?;
+    if crc != crc32fast::hash(&dst[..n]).to_le_bytes() {
+        return Err(bad());
+    }
+    Ok(n)
 }
 
 /// Whole files, 64 KiB blocks or 4 KiB pages, one sync call each, buffers reused.
@@ -130,9 +145,9 @@ impl Blocks {
             Family::L1 => (
                 Bare::Isal(
                     Box::new(IsalDeflate::new(1)),
-                    libdeflater::Decompressor::new(),
+                    flate2::Decompress::new(false),
                 ),
-                "bare ISA-L (inflate: libdeflate)",
+                "bare ISA-L (inflate: zlib-rs)",
             ),
             Family::L6 => {
                 let lvl = libdeflater::CompressionLvl::new(level as i32)
@@ -140,9 +155,9 @@ impl Blocks {
                 (
                     Bare::Libdeflate(
                         libdeflater::Compressor::new(lvl),
-                        libdeflater::Decompressor::new(),
+                        flate2::Decompress::new(false),
                     ),
-                    "bare libdeflate",
+                    "bare libdeflate (inflate: zlib-rs)",
                 )
             }
             Family::Lz4 => (Bare::Lz4, "bare lz4_flex"),

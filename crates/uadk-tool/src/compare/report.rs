@@ -278,8 +278,8 @@ pub(super) fn report(
          on the same units; CLI rows are whole processes on a file in tmpfs, output to a \
          tmpfs file (compress) or /dev/null (decompress), timed from spawn to exit (CPU \
          time: the child's, from `wait4`). \
-         Decompression rows undo their own row's output (`bare ISA-L` output is inflated \
-         by libdeflate, as the driver does). Peak RSS: `ru_maxrss` of the child for CLIs; \
+         Decompression rows undo their own row's output (`bare` rows inflate with zlib-rs, \
+         as the driver does: the decoder that gives zlib's verdict). Peak RSS: `ru_maxrss` of the child for CLIs; \
          for in-process rows, the growth of this process's peak RSS over the first calls \
          (codec state and reused buffers; a whole-file row's output buffer is its output). \
          µs per call: p50 / p99 over every call of every run.{}",

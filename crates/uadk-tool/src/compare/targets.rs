@@ -178,14 +178,21 @@ pub(super) const VERSUS: [Versus; 13] = [
 
 pub(super) fn targets(rows: &[Row], scaling: Option<&AsyncScaling>) -> Vec<Target> {
     let mut t: Vec<Target> = VERSUS.iter().map(|v| versus(rows, v)).collect();
-    for (family, codec) in [
-        (Family::L1, "gzip L1 (ISA-L)"),
-        (Family::L6, "gzip L6 (libdeflate)"),
-        (Family::Lz4, "lz4 (lz4_flex)"),
-        (Family::Zstd1, "zstd L1 (libzstd)"),
-        (Family::Zstd3, "zstd L3 (libzstd)"),
+    for (family, codecs) in [
+        (
+            Family::L1,
+            ["gzip L1 (ISA-L)", "gzip L1 (inflate: zlib-rs)"],
+        ),
+        (
+            Family::L6,
+            ["gzip L6 (libdeflate)", "gzip L6 (inflate: zlib-rs)"],
+        ),
+        (Family::Lz4, ["lz4 (lz4_flex)", "lz4 (lz4_flex)"]),
+        (Family::Zstd1, ["zstd L1 (libzstd)", "zstd L1 (libzstd)"]),
+        (Family::Zstd3, ["zstd L3 (libzstd)", "zstd L3 (libzstd)"]),
     ] {
         for decompress in [false, true] {
+            let codec = codecs[decompress as usize];
             let k = family.key();
             let (Some(stack), Some(bare)) = (
                 find(rows, &format!("uadk-{k}-4k")),

@@ -92,40 +92,65 @@ impl Session {
             .map(|o| o.produced)
     }
 
+    /// [`Session::process_sgl`], reporting the input consumed too (see
+    /// [`Session::process_output`]).
+    pub fn process_sgl_output(&self, src: &[&[u8]], dst: &mut [&mut [u8]]) -> Result<Output> {
+        self.run_sync(Src::List(src), Dst::List(dst))
+    }
+
     /// Output space that always holds this session's compressed form of `n` bytes.
     pub fn compress_bound(&self, n: usize) -> usize {
         compress_bound_for(&self.params, n)
     }
 
-    /// Sync block request into a new `Vec`, sized for the result.
+    /// Sync block request into a new `Vec`, sized for the result. Decompression grows the
+    /// `Vec` as far as the stream expands: for input that is not trusted (a zip bomb
+    /// expands a thousandfold), use [`Session::process_to_vec_limited`].
     pub fn process_to_vec(&self, src: &[u8]) -> Result<Vec<u8>> {
+        self.process_to_vec_limited(src, usize::MAX)
+    }
+
+    /// [`Session::process_to_vec`] with a cap on the result: a result of more than `limit`
+    /// bytes fails with [`Error::OutputLimit`]. Decompression never allocates more than
+    /// `limit` bytes; compression allocates its bound, about the input's size (some codecs
+    /// need all of it, whatever they write).
+    pub fn process_to_vec_limited(&self, src: &[u8], limit: usize) -> Result<Vec<u8>> {
+        let over = Error::OutputLimit { limit };
         match self.params.op {
             OpType::Compress => {
                 let mut out = vec![0u8; self.compress_bound(src.len())];
                 let n = self.process(src, &mut out)?;
+                if n > limit {
+                    return Err(over);
+                }
                 out.truncate(n);
                 Ok(out)
             }
             OpType::Decompress if self.params.alg == Alg::Lz4 => {
                 // lz4 blocks carry no size: grow until it fits (lz4 expands at most 255x).
-                let mut cap = (src.len() * 4).max(4096);
+                let most = src.len().saturating_mul(256).saturating_add(64);
+                let mut cap = src.len().saturating_mul(4).max(4096).min(limit);
                 loop {
+                    if cap == 0 {
+                        return Err(over);
+                    }
                     let mut out = vec![0u8; cap];
                     match self.process(src, &mut out) {
                         Ok(n) => {
                             out.truncate(n);
                             return Ok(out);
                         }
-                        Err(Error::OutputTooSmall { .. }) if cap < src.len() * 256 + 64 => {
-                            cap *= 4;
+                        Err(Error::OutputTooSmall { .. }) if cap < most && cap < limit => {
+                            cap = cap.saturating_mul(4).min(limit);
                         }
+                        Err(Error::OutputTooSmall { .. }) if cap == limit => return Err(over),
                         Err(e) => return Err(e),
                     }
                 }
             }
             OpType::Decompress => {
                 let mut out = Vec::new();
-                self.stream_all(src, &mut out)?;
+                self.stream_all(src, &mut out, limit)?;
                 Ok(out)
             }
         }

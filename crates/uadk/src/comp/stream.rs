@@ -87,17 +87,25 @@ impl Session {
         res
     }
 
-    /// Decompress one whole stream from `src` into `out` (cleared first), growing it as needed.
-    pub(super) fn stream_all(&self, src: &[u8], out: &mut Vec<u8>) -> Result<()> {
+    /// Decompress one whole stream from `src` into `out` (cleared first), growing it as
+    /// needed up to `limit` bytes (then [`Error::OutputLimit`]).
+    pub(super) fn stream_all(&self, src: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<()> {
         self.reset();
         out.clear();
-        out.resize(src.len().saturating_mul(3).max(4096), 0);
+        out.resize(src.len().saturating_mul(3).max(4096).min(limit), 0);
         let (mut i, mut len) = (0, 0);
+        // At the limit, one byte of room tells a stream that has ended from one that has not.
+        let mut probe = [0u8; 1];
         loop {
-            if len == out.len() {
-                out.resize(out.len() * 2, 0);
+            if len == out.len() && len < limit {
+                out.resize(len.saturating_mul(2).min(limit), 0);
             }
-            let r = self.stream(&src[i..], &mut out[len..], true)?;
+            let full = len == out.len();
+            let room: &mut [u8] = if full { &mut probe } else { &mut out[len..] };
+            let r = self.stream(&src[i..], room, true)?;
+            if full && r.produced > 0 {
+                return Err(Error::OutputLimit { limit });
+            }
             i += r.consumed;
             len += r.produced;
             if r.end {

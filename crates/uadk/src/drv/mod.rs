@@ -6,6 +6,7 @@
 //! in parallel.
 
 pub mod cpu;
+pub mod hdr;
 pub mod hisi;
 
 use crate::error::{Error, Result};

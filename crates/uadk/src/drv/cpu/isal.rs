@@ -323,8 +323,11 @@ impl IsalInflate {
         }
     }
 
-    /// Decompress one complete stream from `input` into `out`; returns (consumed, produced).
-    /// zlib and gzip headers are parsed and their checksums verified.
+    /// Decompress one complete stream from `input` into `out`; returns (consumed, produced),
+    /// where consumed ends with the stream (its trailer included): bytes after it are left.
+    /// zlib and gzip checksums are verified; their headers are only skipped (ISA-L does not
+    /// check a gzip header's reserved flags or CRC16, nor a zlib header's window): callers
+    /// check those first.
     pub fn decompress(
         &mut self,
         input: &[u8],
@@ -346,17 +349,19 @@ impl IsalInflate {
         st.next_out = out.as_mut_ptr();
         st.avail_out = avail_out;
         // SAFETY: the buffers are live and borrowed for this call; ISA-L reads at most
-        // avail_in bytes and writes at most avail_out bytes.
-        let rc = unsafe { isal::isal_inflate(st) };
-        let consumed = input.len() - st.avail_in as usize;
-        let produced = st.total_out as usize;
-        let finished = st.block_state == isal::isal_block_state_ISAL_BLOCK_FINISH;
+        // avail_in bytes and writes at most avail_out bytes. The stateless call takes the
+        // whole stream at once and hands back the input it read ahead but did not use.
+        let rc = unsafe { isal::isal_inflate_stateless(st) };
+        // Never more than it was given, whatever ISA-L's bookkeeping says: the fuzzers
+        // saw `avail_in` and `avail_out` come back larger than the buffers on bad input.
+        let consumed = input.len().saturating_sub(st.avail_in as usize);
+        let produced = out.len().saturating_sub(st.avail_out as usize);
         st.next_in = std::ptr::null_mut();
         st.next_out = std::ptr::null_mut();
         match rc {
-            DECOMP_OK if finished => Ok((consumed, produced)),
-            DECOMP_OK | END_INPUT if produced < out.len() => Err(IsalError::Truncated),
-            DECOMP_OK | END_INPUT | OUT_OVERFLOW => Err(IsalError::OutputTooSmall),
+            DECOMP_OK => Ok((consumed, produced)),
+            END_INPUT => Err(IsalError::Truncated),
+            OUT_OVERFLOW => Err(IsalError::OutputTooSmall),
             isal::ISAL_INCORRECT_CHECKSUM => Err(IsalError::BadChecksum),
             rc => Err(IsalError::InvalidData(rc)),
         }

@@ -5,7 +5,11 @@
 //! - levels 2..15 with the 32 KiB window: libdeflate, the best ratio per cycle;
 //! - smaller windows at levels 2..15, and every stream: zlib-rs (through flate2), which
 //!   honours window bits 9..15 and zlib's streaming semantics;
-//! - block decompression: libdeflate (fastest whole-buffer inflate);
+//! - block decompression: zlib-rs too, the stream decoder, so every mode gives zlib's
+//!   verdict (libdeflate and ISA-L inflate faster but accept streams zlib refuses:
+//!   libdeflate codes 286/287, distances 30/31, 287-288 litlen or 31-32 distance codes,
+//!   codeword '1' of a one-codeword code; ISA-L over-subscribed and incomplete code sets,
+//!   zlib windows over 32 KiB, gzip reserved flags);
 //! - lz4: lz4_flex, the LZ4 block format;
 //! - lz77_zstd and lz77_only: zstd's match finders writing the ZIP engine's layout
 //!   (`lz77.rs`, `hw::lz77`);
@@ -15,10 +19,10 @@
 //! a context has seen each kind of request once.
 
 pub mod isal;
-mod ld;
 mod lz77;
 mod zstd;
 
+use super::hdr::{self, Header};
 use super::{CtxSpec, Driver, DriverCtx, Dst, Job, Notify, ReqKind, Request, Src, StreamState};
 use crate::error::{Error, Result};
 use crate::req::{Alg, OpType, Output, ReqParams, WindowSize};
@@ -268,7 +272,8 @@ pub(crate) struct Engine {
 struct Codecs {
     isal: Option<IsalDeflate>,
     ld_comp: [Option<libdeflater::Compressor>; 13],
-    ld_decomp: Option<ld::LdInflate>,
+    /// Block inflate: zlib-rs, reset per request (raw or zlib; gzip framed by hand).
+    inflate: Option<Decompress>,
     zlib: Option<(ReqParams, Compress)>,
     zstd: zstd::ZstdBlock,
 }
@@ -392,23 +397,10 @@ impl Codecs {
                 if input.is_empty() {
                     return Err(Error::TruncatedInput);
                 }
-                if self.ld_decomp.is_none() {
-                    self.ld_decomp = ld::LdInflate::new();
-                }
                 let d = self
-                    .ld_decomp
-                    .as_mut()
-                    .ok_or_else(|| Error::Io("out of memory for a decompressor".into()))?;
-                match d.inflate(alg, input, out) {
-                    Ok((used, n)) => Ok((n, used)),
-                    Err(ld::InflateError::OutputTooSmall) => {
-                        Err(Error::OutputTooSmall { capacity: cap })
-                    }
-                    Err(ld::InflateError::BadData) => Err(Error::CorruptData(format!(
-                        "not a valid {} stream",
-                        alg.name()
-                    ))),
-                }
+                    .inflate
+                    .get_or_insert_with(|| Decompress::new_with_window_bits(false, 15));
+                inflate_block(d, alg, input, out)
             }
             (_, alg) => Err(Error::Unsupported {
                 driver: DRIVER_NAME,
@@ -607,7 +599,7 @@ impl CpuStream {
                 let (i0, o0) = (d.total_in(), d.total_out());
                 let st = d
                     .decompress(input, out, FlushDecompress::None)
-                    .map_err(|e| inflate_err(e.message()))?;
+                    .map_err(|e| inflate_error(&e))?;
                 let o = Output {
                     consumed: (d.total_in() - i0) as usize,
                     produced: (d.total_out() - o0) as usize,
@@ -621,6 +613,60 @@ impl CpuStream {
             }
         }
     }
+}
+
+/// One whole stream at the start of `input` through zlib-rs, the decoder of stream mode,
+/// so that block and stream mode (and zlib) give the same verdict on every input; returns
+/// (produced, consumed). zlib framing is zlib-rs's own; a gzip member is framed here
+/// (the header read as zlib reads it, the trailer's CRC-32 and length checked), because
+/// zlib-rs cannot be reset into gzip mode and a new state per request would allocate.
+fn inflate_block(
+    d: &mut Decompress,
+    alg: Alg,
+    input: &[u8],
+    out: &mut [u8],
+) -> Result<(usize, usize)> {
+    let body = match alg {
+        Alg::Gzip => match hdr::parse_header(alg, input) {
+            Header::Complete(n) => n,
+            Header::NeedMore => return Err(Error::TruncatedInput),
+            Header::Invalid(m) => return Err(Error::CorruptData(m.into())),
+        },
+        _ => 0,
+    };
+    d.reset(alg == Alg::Zlib);
+    let (produced, used) = match d.decompress(&input[body..], out, FlushDecompress::Finish) {
+        Ok(Status::StreamEnd) => (d.total_out() as usize, body + d.total_in() as usize),
+        Ok(_) if d.total_out() as usize == out.len() => {
+            return Err(Error::OutputTooSmall {
+                capacity: out.len(),
+            })
+        }
+        Ok(_) => return Err(Error::TruncatedInput),
+        Err(e) => return Err(inflate_error(&e)),
+    };
+    if alg != Alg::Gzip {
+        return Ok((produced, used));
+    }
+    let Some(t) = input.get(used..used + 8) else {
+        return Err(Error::TruncatedInput);
+    };
+    let crc = u32::from_le_bytes([t[0], t[1], t[2], t[3]]);
+    let isize = u32::from_le_bytes([t[4], t[5], t[6], t[7]]);
+    if crc != crc32fast::hash(&out[..produced]) || isize != produced as u32 {
+        return Err(Error::ChecksumMismatch);
+    }
+    Ok((produced, used + 8))
+}
+
+/// A zlib-rs inflate error as a typed error, with zlib's message.
+fn inflate_error(e: &flate2::DecompressError) -> Error {
+    if e.needs_dictionary().is_some() {
+        return Error::CorruptData(
+            "zlib stream needs a preset dictionary (FDICT), which is not supported".into(),
+        );
+    }
+    inflate_err(e.message())
 }
 
 fn inflate_err(msg: Option<&str>) -> Error {

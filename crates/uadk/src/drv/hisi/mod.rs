@@ -13,7 +13,6 @@
 
 mod completion;
 mod ctx;
-mod hdr;
 pub mod qm;
 mod sqe;
 mod stream;
@@ -226,7 +225,7 @@ impl Driver for HisiZipDriver {
 
     fn new_stream(&self, params: &ReqParams) -> Result<StreamState> {
         self.check(params, ReqKind::Stream)?;
-        Ok(StreamState(Box::new(HisiStream::new())))
+        Ok(StreamState(Box::new(HisiStream::new(params.alg))))
     }
 
     fn reset_stream(&self, params: &ReqParams, state: &mut StreamState) -> Result<()> {

@@ -1,22 +1,21 @@
 //! Filling an SQE: buffer descriptors (flat, or chains of hardware SGLs), the zlib/gzip
 //! header done in software, lengths, window, stream flags and the tag of a block request.
 
-use super::hdr::{self, Header};
 use super::hw_alg_of;
+use crate::drv::hdr::{self, Header};
 use crate::drv::{Dst, Src};
 use crate::error::{Error, Result};
 use crate::hw::lz77;
 use crate::hw::zip::{self as fmt, Flush, SqeType, ZipSqe};
 use crate::req::{Alg, OpType, Output, ReqParams};
 
-/// Per-request scratch memory, reused: the two SGL chains and a header buffer.
+/// Per-request scratch memory, reused: the two SGL chains.
 #[derive(Default)]
 pub(super) struct Scratch {
     pub(super) sgl_in: SglBuf,
     pub(super) sgl_out: SglBuf,
     /// The sequence chain of an lz77 SGL request.
     pub(super) sgl_seq: SglBuf,
-    pub(super) hdr: Vec<u8>,
 }
 
 /// Memory for hardware SGLs, 64-byte aligned, reused between requests.
@@ -154,17 +153,12 @@ pub(super) fn dst_desc(dst: &mut Dst<'_, '_>, sgl: &mut SglBuf) -> Result<BufDes
     }
 }
 
-/// Read the first bytes of a source into `out` (at most `max`).
-pub(super) fn src_prefix(src: &Src<'_>, max: usize, out: &mut Vec<u8>) {
-    out.clear();
-    let mut push = |s: &[u8]| {
-        let n = (max - out.len()).min(s.len());
-        out.extend_from_slice(&s[..n]);
-    };
+/// The header at the start of a source, read across its segments (any size).
+fn src_header(alg: Alg, src: &Src<'_>) -> Header {
     match src {
-        Src::Flat(b) => push(b),
-        Src::List(l) => l.iter().for_each(|s| push(s)),
-        Src::Vecs(l) => l.iter().for_each(|s| push(s)),
+        Src::Flat(b) => hdr::parse_header(alg, b),
+        Src::List(l) => hdr::parse_header_in(alg, l.iter().copied()),
+        Src::Vecs(l) => hdr::parse_header_in(alg, l.iter().map(|v| v.as_slice())),
     }
 }
 
@@ -238,10 +232,7 @@ pub(super) fn prepare_block(
         return prepare_lz77(hw_ver, params, src, dst, bufs, tag, None);
     }
     let Scratch {
-        sgl_in,
-        sgl_out,
-        hdr: scratch,
-        ..
+        sgl_in, sgl_out, ..
     } = bufs;
     let alg = hw_alg_of(params.alg);
     let src_len = src.len();
@@ -269,8 +260,7 @@ pub(super) fn prepare_block(
             }
         }
         OpType::Decompress => {
-            src_prefix(src, hdr::MAX_HEADER, scratch);
-            hdr_in = match hdr::parse_header(params.alg, scratch) {
+            hdr_in = match src_header(params.alg, src) {
                 Header::Complete(n) => n,
                 Header::NeedMore => return Err(Error::TruncatedInput),
                 Header::Invalid(m) => return Err(Error::CorruptData(m.into())),

@@ -5,14 +5,14 @@
 use super::completion::finish_lz77;
 use super::completion::status_error;
 use super::ctx::HisiCtx;
-use super::hdr::{self, Header};
 use super::sqe::{lz77_variant, prepare_lz77, window_code};
 use super::{hw_alg_of, unsupported};
+use crate::drv::hdr::{self, Header, HeaderReader};
 use crate::drv::{Dst, Request, Src};
 use crate::error::{Error, Result};
 use crate::hw::lz77;
 use crate::hw::zip::{self as fmt, dw, status, Flush, SqeType, ZipSqe};
-use crate::req::{BlockType, OpType, Output, ReqParams};
+use crate::req::{Alg, BlockType, OpType, Output, ReqParams};
 
 impl HisiCtx {
     pub(super) fn stream(&mut self, req: &mut Request<'_, '_>) -> Result<Output> {
@@ -69,30 +69,24 @@ impl HisiCtx {
                         });
                     }
                 }
-                OpType::Decompress => {
-                    let old = st.hdr_buf.len();
-                    let take = src.len().min(hdr::MAX_HEADER - old);
-                    st.hdr_buf.extend_from_slice(&src[..take]);
-                    match hdr::parse_header(p.alg, &st.hdr_buf) {
-                        Header::Complete(n) => {
-                            consumed = n - old;
-                            st.hdr_done = true;
-                            st.hdr_buf.clear();
-                        }
-                        Header::NeedMore => {
-                            if req.last && take == src.len() {
-                                return Err(Error::TruncatedInput);
-                            }
-                            return Ok(Output {
-                                consumed: take,
-                                produced,
-                                end: false,
-                                lz77: None,
-                            });
-                        }
-                        Header::Invalid(m) => return Err(Error::CorruptData(m.into())),
+                OpType::Decompress => match st.hdr_in.feed(src) {
+                    Header::Complete(n) => {
+                        consumed = n;
+                        st.hdr_done = true;
                     }
-                }
+                    Header::NeedMore => {
+                        if req.last {
+                            return Err(Error::TruncatedInput);
+                        }
+                        return Ok(Output {
+                            consumed: src.len(),
+                            produced,
+                            end: false,
+                            lz77: None,
+                        });
+                    }
+                    Header::Invalid(m) => return Err(Error::CorruptData(m.into())),
+                },
             }
         }
         let src = &src[consumed..];
@@ -295,7 +289,8 @@ pub(super) struct HisiStream {
     pub(super) checksum: u32,
     pub(super) ctx_dw: [u32; 3],
     pub(super) hdr_done: bool,
-    pub(super) hdr_buf: Vec<u8>,
+    /// The header being read (decompression), in constant memory whatever its size.
+    pub(super) hdr_in: HeaderReader,
     pub(super) store: Box<[u8; fmt::STORE_BUF_SIZE]>,
     pub(super) pending: Vec<u8>,
     pub(super) pending_off: usize,
@@ -303,7 +298,7 @@ pub(super) struct HisiStream {
 }
 
 impl HisiStream {
-    pub(super) fn new() -> HisiStream {
+    pub(super) fn new(alg: Alg) -> HisiStream {
         HisiStream {
             ctx_buf: vec![0u64; (fmt::HW_CTX_SIZE + fmt::RSV_OFFSET) / 8],
             new: true,
@@ -311,7 +306,7 @@ impl HisiStream {
             checksum: 0,
             ctx_dw: [0; 3],
             hdr_done: false,
-            hdr_buf: Vec::new(),
+            hdr_in: HeaderReader::new(alg),
             store: Box::new([0u8; fmt::STORE_BUF_SIZE]),
             pending: Vec::with_capacity(fmt::STORE_BUF_SIZE),
             pending_off: 0,
@@ -327,7 +322,7 @@ impl HisiStream {
         self.checksum = 0;
         self.ctx_dw = [0; 3];
         self.hdr_done = false;
-        self.hdr_buf.clear();
+        self.hdr_in.reset();
         self.pending.clear();
         self.pending_off = 0;
         self.ended = false;
