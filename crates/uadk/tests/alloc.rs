@@ -215,6 +215,7 @@ fn hisi_driver_block_requests_do_not_allocate() {
         node: 0,
         hw_ver: 3,
         queues: 8,
+        engine: uadk::model::EngineKind::Zip,
     }])
     .unwrap();
     for alg in [Alg::Deflate, Alg::Zlib, Alg::Gzip] {

@@ -20,6 +20,7 @@
 
 pub mod check;
 mod engine;
+mod null;
 
 use crate::error::{Error, Result};
 use crate::hw::zip::{
@@ -34,8 +35,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Environment variable that turns the model on: a comma-separated list of
-/// `COUNT[@NODE][:vVERSION][:qQUEUES]` groups, e.g. `2@0,1@1:v2`. Defaults: node 0,
-/// hardware version 3, 256 queues per device.
+/// `COUNT[@NODE][:vVERSION][:qQUEUES][:null]` groups, e.g. `2@0,1@1:v2`. Defaults: node 0,
+/// hardware version 3, 256 queues per device, the regular engine (`null`: the null
+/// engine, see [`EngineKind::Null`]).
 pub const MODEL_ENV: &str = "UADK_ZIP_MODEL";
 
 /// Environment variable injecting faults into modelled devices at start-up: a
@@ -81,6 +83,19 @@ pub fn model_dus_size() -> usize {
     rings.div_ceil(4096) * 4096 + 4096
 }
 
+/// What executes the SQEs of a modelled device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// Compression and decompression as a ZIP engine does them (zlib-rs, lz4_flex, the
+    /// lz77 writer), through the model's DMA.
+    #[default]
+    Zip,
+    /// Completes flat block compression at once, as stored blocks (deflate, zlib, gzip)
+    /// or literals (lz4) that any decoder reads back; the rest as [`EngineKind::Zip`].
+    /// For measuring the stack without the device's time (`docs/hardware.md`).
+    Null,
+}
+
 /// One group of modelled devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceGroup {
@@ -92,6 +107,21 @@ pub struct DeviceGroup {
     pub hw_ver: u32,
     /// Queues each device offers.
     pub queues: u32,
+    /// The engine behind the queues.
+    pub engine: EngineKind,
+}
+
+impl Default for DeviceGroup {
+    /// One device on node 0, QM v3, 256 queues, the regular engine.
+    fn default() -> Self {
+        DeviceGroup {
+            count: 1,
+            node: 0,
+            hw_ver: 3,
+            queues: 256,
+            engine: EngineKind::Zip,
+        }
+    }
 }
 
 /// Parse a model specification (the syntax of [`MODEL_ENV`]).
@@ -108,11 +138,12 @@ pub fn parse_spec(s: &str) -> Result<Vec<DeviceGroup>> {
         let mut g = DeviceGroup {
             count: count.parse().map_err(|_| bad(format!("count '{count}'")))?,
             node: node.parse().map_err(|_| bad(format!("node '{node}'")))?,
-            hw_ver: 3,
-            queues: 256,
+            ..DeviceGroup::default()
         };
         for f in fields {
-            if let Some(x) = f.strip_prefix('v') {
+            if f == "null" {
+                g.engine = EngineKind::Null;
+            } else if let Some(x) = f.strip_prefix('v') {
                 g.hw_ver = x.parse().map_err(|_| bad(format!("version '{f}'")))?;
             } else if let Some(x) = f.strip_prefix('q') {
                 g.queues = x.parse().map_err(|_| bad(format!("queues '{f}'")))?;
@@ -174,6 +205,7 @@ pub struct ModelDevice {
     name: String,
     node: u32,
     hw_ver: u32,
+    engine: EngineKind,
     sysfs: PathBuf,
     dev_path: PathBuf,
     available: AtomicI64,
@@ -204,6 +236,11 @@ impl ModelDevice {
     /// NUMA node.
     pub fn node(&self) -> u32 {
         self.node
+    }
+
+    /// The engine behind its queues.
+    pub fn engine(&self) -> EngineKind {
+        self.engine
     }
 
     /// Inject `fault` into the next `count` requests (`Stall` and `Remove` act at once).
@@ -428,6 +465,7 @@ pub fn install(groups: &[DeviceGroup]) -> Result<Arc<Model>> {
                 name,
                 node: g.node,
                 hw_ver: g.hw_ver,
+                engine: g.engine,
                 sysfs,
                 dev_path,
                 available: AtomicI64::new(g.queues as i64),
@@ -686,7 +724,15 @@ impl Shared {
                     let t0 = std::time::Instant::now();
                     // SAFETY: the SVA contract: the driver keeps the SQE's buffers valid
                     // until the completion.
-                    if let Some(why) = unsafe { eng.execute(&mut sqe, qc_type) } {
+                    let why = unsafe {
+                        if self.dev.engine == EngineKind::Null && null::execute(&mut sqe, qc_type)
+                        {
+                            None
+                        } else {
+                            eng.execute(&mut sqe, qc_type)
+                        }
+                    };
+                    if let Some(why) = why {
                         self.dev
                             .model_error(&format!("queue {}: SQE failed: {why}", self.sqn));
                     }
@@ -967,20 +1013,22 @@ mod tests {
             vec![
                 DeviceGroup {
                     count: 2,
-                    node: 0,
-                    hw_ver: 3,
-                    queues: 256
+                    ..DeviceGroup::default()
                 },
                 DeviceGroup {
                     count: 1,
                     node: 1,
                     hw_ver: 2,
-                    queues: 16
+                    queues: 16,
+                    engine: EngineKind::Zip,
                 }
             ]
         );
         assert_eq!(parse_spec("3").unwrap()[0].count, 3);
-        for bad in ["", "x", "1@y", "1:v9", "1:z", "0", "1:q0"] {
+        let n = parse_spec("2@0:null,1:q8").unwrap();
+        assert_eq!((n[0].engine, n[0].count), (EngineKind::Null, 2));
+        assert_eq!((n[1].engine, n[1].queues), (EngineKind::Zip, 8));
+        for bad in ["", "x", "1@y", "1:v9", "1:z", "0", "1:q0", "1:nul"] {
             assert!(parse_spec(bad).is_err(), "{bad}");
         }
     }
