@@ -645,6 +645,61 @@ pub extern "C" fn wd_do_comp_strm(h_sess: handle_t, req: *mut wd_comp_req) -> c_
     })
 }
 
+/// The library's copy of a flat async request, as words of its job (`OnDone::Fn`): the
+/// callback, its parameter, `priv`, the framework instance, `op_type` and `data_fmt`,
+/// `last`. The buffers and their lengths come back in the completion.
+fn async_words(r: &wd_comp_req, cb: wd_alg_comp_cb_t, instance: u64) -> uadk::CallbackWords {
+    [
+        cb as usize,
+        r.cb_param as usize,
+        r.priv_ as usize,
+        instance as usize,
+        r.op_type as usize | (r.data_fmt as usize) << 32,
+        r.last as usize,
+    ]
+}
+
+/// Complete a flat async request from its words (see [`async_words`]): the library's copy
+/// of the request, with the results, goes to the caller's callback.
+fn async_done(c: uadk::Completion, w: uadk::CallbackWords) {
+    if INSTANCE.load(Ordering::Acquire) as usize != w[3] {
+        // Finished while (or after) its framework was torn down: discarded, nothing of
+        // the caller's is touched.
+        return;
+    }
+    let raw = |b: &JobBuf| match b {
+        JobBuf::Raw(r) => (r.as_ptr() as *mut c_void, b.len() as u32),
+        _ => (std::ptr::null_mut(), 0),
+    };
+    let ((src, src_len), (dst, dst_len)) = (raw(&c.src), raw(&c.dst));
+    // SAFETY: the word was made from this very function pointer by `async_words`.
+    let cb = unsafe { std::mem::transmute::<usize, wd_alg_comp_cb_t>(w[0]) };
+    let mut req = wd_comp_req {
+        src,
+        src_len,
+        dst,
+        dst_len,
+        cb: Some(cb),
+        cb_param: w[1] as *mut c_void,
+        op_type: w[4] as u32,
+        data_fmt: (w[4] >> 32) as u32,
+        last: w[5] as u32,
+        status: 0,
+        priv_: w[2] as *mut c_void,
+    };
+    let o = match c.result {
+        Ok(o) => Outcome::Done {
+            consumed: src_len as usize,
+            produced: o.produced,
+            stream_end: false,
+        },
+        Err(e) => Outcome::Failed(e),
+    };
+    finish(&mut req, o);
+    // SAFETY: calling the caller's callback with the library's copy of its request.
+    unsafe { cb(&mut req, req.cb_param) };
+}
+
 /// The library's copy of an async request, made at submit (UADK's `fill_comp_msg`): the
 /// callback gets it with the results; the caller's own struct is not written after submit.
 struct ReqCopy(Box<wd_comp_req>);
@@ -739,8 +794,17 @@ pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c
             let Some((src, dst, out_segs)) = async_bufs(r, bounce) else {
                 return EINVAL; // a datalist shorter than the lengths claimed
             };
-            let copy = ReqCopy(Box::new(*r));
             let instance = INSTANCE.load(Ordering::Acquire);
+            if out_segs.is_none() {
+                // Flat buffers the device reaches itself: the copy of the request travels
+                // in the job's words, so the request allocates nothing.
+                let words = async_words(r, cb, instance);
+                return match s.submit_fn(src, dst, async_done, words) {
+                    Ok(()) => 0,
+                    Err(e) => neg(&e.error),
+                };
+            }
+            let copy = ReqCopy(Box::new(*r));
             let callback = Box::new(move |c: uadk::Completion| {
                 let mut copy = copy;
                 if INSTANCE.load(Ordering::Acquire) != instance {

@@ -120,6 +120,11 @@ pub struct Args {
     #[arg(long, hide = true)]
     pub null_engine_child: bool,
 
+    /// Internal, with --null-engine-child (for profiling): only these rows, a comma-separated
+    /// list of rust-sync, rust-async, c-sync, c-async
+    #[arg(long, hide = true)]
+    pub null_engine_only: Option<String>,
+
     /// Internal: the program to run for --spawn-report, and its arguments
     #[arg(last = true, hide = true)]
     pub spawn: Vec<OsString>,
@@ -215,7 +220,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
         .unwrap_or(if args.quick { 0.3 } else { 1.0 })
         .clamp(0.05, 60.0);
     if args.null_engine_child {
-        nullengine::child(args.cpu, args.runs, null_secs)?;
+        nullengine::child(
+            args.cpu,
+            args.runs,
+            null_secs,
+            args.null_engine_only.as_deref(),
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     if args.null_engine {

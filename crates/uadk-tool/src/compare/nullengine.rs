@@ -13,6 +13,10 @@
 //! the device and run on the other CPUs. With nothing to wait for, a busy-polling thread
 //! is busy all the time, so its CPU per request is close to its wall time per request;
 //! polls that find nothing ready (counted) are time spent waiting for the device.
+//!
+//! For counting instructions per request (`valgrind --tool=callgrind`, which runs one
+//! thread at a time), `UADK_NULL_SETTLE=1` makes the async loops wait, outside the stack,
+//! until the device has executed everything submitted before they poll.
 
 use super::measure::{cpus_in, get_affinity, num, only_cpu, set_affinity, Stats};
 use super::targets::{verdict, Target};
@@ -142,7 +146,12 @@ pub(super) fn measure_in_child(cpu: Option<usize>, runs: u32, secs: f64) -> Null
         }
     };
     let mut cmd = Command::new(exe);
-    cmd.args(["compare", "--null-engine-child", "--runs", &runs.to_string()]);
+    cmd.args([
+        "compare",
+        "--null-engine-child",
+        "--runs",
+        &runs.to_string(),
+    ]);
     cmd.args(["--null-engine-secs", &secs.to_string()]);
     if let Some(c) = cpu {
         cmd.args(["--cpu", &c.to_string()]);
@@ -206,13 +215,9 @@ fn parse(text: &str, rep: &mut NullReport) {
             Some(&"async") => Mode::Async,
             _ => continue,
         };
-        let (Some(size), Some(reqs), Some(wall), Some(cpu), Some(empty)) = (
-            n("size"),
-            n("reqs"),
-            n("wall_ns"),
-            n("cpu_ns"),
-            n("empty"),
-        ) else {
+        let (Some(size), Some(reqs), Some(wall), Some(cpu), Some(empty)) =
+            (n("size"), n("reqs"), n("wall_ns"), n("cpu_ns"), n("empty"))
+        else {
             continue;
         };
         let size = size as usize;
@@ -274,6 +279,15 @@ impl Window {
         Instant::now() >= self.until
     }
 
+    /// [`Window::over`], reading the clock only every 16th call (a busy loop calls it
+    /// once per poll); once over, the sample taken then.
+    fn check(&self, calls: &mut u32, over: &mut Option<Sample>, reqs: u64, empty: u64) {
+        *calls += 1;
+        if over.is_none() && calls.is_multiple_of(16) && self.over() {
+            *over = Some(self.sample(reqs, empty));
+        }
+    }
+
     fn sample(&self, reqs: u64, empty_polls: u64) -> Sample {
         Sample {
             reqs,
@@ -295,7 +309,7 @@ fn bound(size: usize) -> usize {
 }
 
 /// The child: install the null model, set up both APIs, measure, print one line per run.
-pub(super) fn child(cpu: Option<usize>, runs: u32, secs: f64) -> Result<()> {
+pub(super) fn child(cpu: Option<usize>, runs: u32, secs: f64, only: Option<&str>) -> Result<()> {
     let all = get_affinity().map(|s| cpus_in(&s)).unwrap_or_default();
     let caller = match cpu {
         Some(c) if all.contains(&c) => c,
@@ -356,6 +370,10 @@ pub(super) fn child(cpu: Option<usize>, runs: u32, secs: f64) -> Result<()> {
             order.reverse();
         }
         for (api, mode) in order {
+            let key = format!("{}-{}", api.key(), mode.key());
+            if only.is_some_and(|o| !o.split(',').any(|x| x == key)) {
+                continue;
+            }
             for size in SIZES {
                 let go = |d| match (api, mode) {
                     (Api::Rust, Mode::Sync) => rust_sync(&sess, size, d),
@@ -408,6 +426,31 @@ thread_local! {
     static C_DONE: RefCell<(Vec<usize>, u64)> = const { RefCell::new((Vec::new(), 0)) };
 }
 
+/// `UADK_NULL_SETTLE=1`: wait for the device before each poll (for instruction counts).
+fn settle_mode() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("UADK_NULL_SETTLE").is_some_and(|v| v == "1"))
+}
+
+/// Requests the modelled devices have executed.
+fn executed() -> u64 {
+    uadk::model::installed().map_or(0, |m| {
+        m.devices()
+            .iter()
+            .map(|d| d.stats.executed.load(std::sync::atomic::Ordering::Relaxed))
+            .sum()
+    })
+}
+
+/// In settle mode, wait until the device has executed `sent` requests since `base`.
+fn settle(base: u64, sent: u64) {
+    if settle_mode() {
+        while executed() - base < sent {
+            std::thread::yield_now();
+        }
+    }
+}
+
 /// The Rust callback: a function, so its box holds nothing and allocates nothing; the
 /// buffers go back to the polling loop.
 fn on_done(c: Completion) {
@@ -423,20 +466,24 @@ fn flat(b: JobBuf) -> Vec<u8> {
 
 fn rust_async(comp: &Comp, sess: &uadk::Session, size: usize, d: Duration) -> Result<Sample> {
     let cap = bound(size);
-    let mut free: Vec<(Vec<u8>, Vec<u8>)> = (0..WINDOW)
-        .map(|_| (input(size), vec![0u8; cap]))
-        .collect();
+    let mut free: Vec<(Vec<u8>, Vec<u8>)> =
+        (0..WINDOW).map(|_| (input(size), vec![0u8; cap])).collect();
     DONE.with(|d| d.borrow_mut().reserve(WINDOW));
     let mut in_flight = 0usize;
     let (mut n, mut empty) = (0u64, 0u64);
-    let mut over = None;
+    let (mut over, mut calls) = (None, 0u32);
     let mut back = Vec::with_capacity(WINDOW);
+    let (base, mut sent) = (executed(), 0u64);
     let w = Window::start(d);
     let sample = loop {
-        if !w.over() {
+        w.check(&mut calls, &mut over, n, empty);
+        if over.is_none() {
             while let Some((s, dd)) = free.pop() {
                 match sess.submit(JobBuf::Flat(s), JobBuf::Flat(dd), Box::new(on_done)) {
-                    Ok(()) => in_flight += 1,
+                    Ok(()) => {
+                        in_flight += 1;
+                        sent += 1;
+                    }
                     Err(e) => {
                         free.push((flat(e.src), flat(e.dst)));
                         if e.error != uadk::Error::Busy {
@@ -446,12 +493,11 @@ fn rust_async(comp: &Comp, sess: &uadk::Session, size: usize, d: Duration) -> Re
                     }
                 }
             }
-        } else if over.is_none() {
-            over = Some(w.sample(n, empty));
         }
         if in_flight == 0 {
             break over.unwrap_or_else(|| w.sample(n, empty));
         }
+        settle(base, sent);
         if comp.poll(0)? == 0 {
             empty += 1;
         }
@@ -563,10 +609,12 @@ impl CSession {
         let mut back = Vec::with_capacity(WINDOW);
         let mut in_flight = 0usize;
         let (mut n, mut empty) = (0u64, 0u64);
-        let mut over = None;
+        let (mut over, mut calls) = (None, 0u32);
+        let (base, mut sent) = (executed(), 0u64);
         let w = Window::start(d);
         let sample = loop {
-            if !w.over() {
+            w.check(&mut calls, &mut over, n, empty);
+            if over.is_none() {
                 while let Some(i) = ready.pop() {
                     let mut req = CSession::req(&src[i], &mut dst[i]);
                     req.cb = Some(c_done);
@@ -574,6 +622,7 @@ impl CSession {
                     let rc = capi::wd_do_comp_async(self.h, &mut req);
                     if rc == 0 {
                         in_flight += 1;
+                        sent += 1;
                     } else {
                         ready.push(i);
                         if rc != -libc::EBUSY {
@@ -582,12 +631,11 @@ impl CSession {
                         break;
                     }
                 }
-            } else if over.is_none() {
-                over = Some(w.sample(n, empty));
             }
             if in_flight == 0 {
                 break over.unwrap_or_else(|| w.sample(n, empty));
             }
+            settle(base, sent);
             let mut count = 0u32;
             let rc = capi::wd_comp_poll(WINDOW as u32, &mut count);
             if rc != 0 && rc != -libc::EAGAIN {
@@ -811,6 +859,10 @@ mod tests {
         assert_eq!(t[0].met, Some(true));
         assert_eq!(t[1].met, Some(true));
         rep.rows[0].cpu_us = Stats(vec![1.2]);
-        assert_eq!(targets(&rep)[0].met, Some(false), "too much CPU per request");
+        assert_eq!(
+            targets(&rep)[0].met,
+            Some(false),
+            "too much CPU per request"
+        );
     }
 }

@@ -81,6 +81,8 @@ pub(super) struct Inner {
     pub(super) fallback: Option<Fallback>,
     /// Async requests finished outside any context (by the fallback), awaiting poll.
     pub(super) ready: Mutex<std::collections::VecDeque<(Job, Result<Output>)>>,
+    /// Entries in `ready`, so that a poll with none need not take its lock.
+    pub(super) ready_n: AtomicUsize,
     pub(super) ctxs: Vec<Ctx>,
     pub(super) async_ctxs: Vec<usize>,
     pub(super) sched: Arc<dyn Scheduler>,
@@ -227,6 +229,7 @@ impl Comp {
             driver,
             fallback,
             ready: Mutex::new(Default::default()),
+            ready_n: AtomicUsize::new(0),
             ctxs,
             async_ctxs,
             sched: match &config.scheduler {

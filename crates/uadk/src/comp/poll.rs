@@ -86,13 +86,14 @@ impl Inner {
     /// Run the callbacks of requests the fallback finished.
     pub(super) fn reap_ready(&self, max: u32) -> u32 {
         let mut n = 0;
-        while n < max {
+        while n < max && self.ready_n.load(Ordering::Acquire) > 0 {
             let item = self
                 .ready
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .pop_front();
             let Some((job, res)) = item else { break };
+            self.ready_n.fetch_sub(1, Ordering::AcqRel);
             job.complete(res);
             n += 1;
         }
