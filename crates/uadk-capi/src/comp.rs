@@ -256,8 +256,12 @@ pub extern "C" fn wd_comp_uninit2() {
 const LIVE: u32 = 0x5e55_10fe;
 const DEAD: u32 = 0xdead_5e55;
 
-/// Inputs up to this size are copied before compression, so a caller changing them
-/// meanwhile (QEMU compresses live guest RAM) still gets a stream whose checksum matches.
+/// Inputs up to this size are copied before compression on the CPU engine, so a caller
+/// changing them meanwhile (QEMU compresses live guest RAM) still gets a stream whose
+/// checksum matches: its codecs may read the input more than once (the body, then the
+/// checksum). A device reads each byte once and makes both from that read, so requests
+/// to hardware go uncopied (a request a device fails is copied before the CPU engine
+/// finishes it: `Fallback::process`).
 const PRIVATE_COPY_MAX: usize = 1 << 20;
 
 /// A session handle. Handles are never returned to the allocator: a freed one is marked
@@ -493,7 +497,7 @@ fn finish(req: &mut wd_comp_req, o: Outcome) -> c_int {
     }
 }
 
-fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
+fn run_block(s: &Session, req: &wd_comp_req, sync2: bool, cpu_engine: bool) -> Outcome {
     let src_len = req.src_len as usize;
     let res = if req.data_fmt == WD_SGL_BUF {
         let (Some(src), Some(mut dst)) = (
@@ -512,7 +516,8 @@ fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
                 std::slice::from_raw_parts_mut(req.dst as *mut u8, req.dst_len as usize),
             )
         };
-        let copy = s.params().op == OpType::Compress && src_len <= PRIVATE_COPY_MAX;
+        let copy =
+            cpu_engine && s.params().op == OpType::Compress && src_len <= PRIVATE_COPY_MAX;
         if copy {
             PRIVATE.with(|p| {
                 let mut p = p.borrow_mut();
@@ -547,7 +552,7 @@ fn block_entry(h_sess: handle_t, req: *mut wd_comp_req, sync2: bool) -> c_int {
         }
         // SAFETY: non-NULL pointer to the caller's request, exclusively ours for the call.
         let req = unsafe { &mut *req };
-        with_sess(h_sess, |s, _| {
+        with_sess(h_sess, |s, cs| {
             if let Err(rc) = check_req(s, req, false) {
                 return rc;
             }
@@ -560,7 +565,7 @@ fn block_entry(h_sess: handle_t, req: *mut wd_comp_req, sync2: bool) -> c_int {
             if sync2 && req.data_fmt != WD_FLAT_BUF {
                 return EINVAL;
             }
-            let o = run_block(s, req, sync2);
+            let o = run_block(s, req, sync2, cs.cpu_engine.load(Ordering::Relaxed));
             finish(req, o)
         })
         .unwrap_or(EINVAL)

@@ -5,7 +5,7 @@
 use super::config::CompConfig;
 use super::session::{Session, SessionSetup};
 use super::stream::StreamSlot;
-use crate::drv::{self, CtxSpec, Driver, DriverCtx, Job, Notify, ReqKind, Request};
+use crate::drv::{self, CtxSpec, Driver, DriverCtx, Job, Notify, ReqKind, Request, Src};
 use crate::error::{Error, Result};
 use crate::req::{Alg, OpType, Output, ReqParams};
 use crate::sched::{RrScheduler, SchedKey, Scheduler};
@@ -52,10 +52,36 @@ pub(super) struct Fallback {
     pub(super) driver: drv::cpu::CpuDriver,
     pub(super) notify: Arc<Notify>,
     pub(super) ctxs: Mutex<[Option<Box<dyn DriverCtx>>; 2]>,
+    /// A private copy of compression input (see `process`).
+    pub(super) copy: Mutex<Vec<u8>>,
 }
+
+/// Flat compression input up to this size is copied before the CPU engine compresses it.
+const FALLBACK_COPY_MAX: usize = 1 << 20;
 
 impl Fallback {
     pub(super) fn process(&self, req: &mut Request<'_, '_>) -> Result<Output> {
+        // A device reads its input once; the CPU engine's codecs may read it twice (body,
+        // then checksum), so input that its caller keeps changing (QEMU compresses live
+        // guest RAM) is copied first, as the C ABI does for requests to the CPU engine.
+        if let (OpType::Compress, Src::Flat(src), None) = (req.params.op, req.src, &req.stream) {
+            if src.len() <= FALLBACK_COPY_MAX {
+                let mut copy = self.copy.lock().unwrap_or_else(|e| e.into_inner());
+                copy.clear();
+                copy.extend_from_slice(src);
+                let mut r = Request {
+                    src: Src::Flat(&copy),
+                    dst: req.dst.reborrow(),
+                    stream: None,
+                    ..*req
+                };
+                return self.run(&mut r);
+            }
+        }
+        self.run(req)
+    }
+
+    fn run(&self, req: &mut Request<'_, '_>) -> Result<Output> {
         let i = match req.params.op {
             OpType::Compress => 0,
             OpType::Decompress => 1,
@@ -189,6 +215,7 @@ impl Comp {
             driver: drv::cpu::CpuDriver::new(),
             notify: notify.clone(),
             ctxs: Mutex::new([None, None]),
+            copy: Mutex::new(Vec::new()),
         });
         let mut ctxs = Vec::new();
         let mut specs: Vec<CtxSpec> = config.ctx_list.clone().unwrap_or_default();

@@ -40,15 +40,15 @@ pub(super) unsafe fn execute(sqe: &mut ZipSqe, qc_type: u16) -> bool {
         hw_alg::LZ4 => literals_len(in_len),
         _ => return false,
     };
-    // The checksum before any output is written: the input is only read here.
-    // SAFETY: the input is readable for `in_len` bytes (the contract).
-    let (isize, sum) = checksum(alg, unsafe { std::slice::from_raw_parts(src, in_len) });
     if need > out_len {
         sqe.w[dw::CONSUMED] = 0;
         sqe.w[dw::PRODUCED] = 0;
         sqe.w[dw::STATUS] = status::DSTLEN_OUT;
         return true;
     }
+    // The input is read once, as a device reads it: the checksum is made from the copy,
+    // so input its caller changes meanwhile still gives a stream that checks.
+    let (mut isize, mut sum) = (0, 0);
     // SAFETY: `need <= out_len` bytes of output, `in_len` of input (the contract); raw
     // copies, so a driver that overlapped them gets wrong bytes, not undefined behaviour.
     unsafe {
@@ -56,6 +56,7 @@ pub(super) unsafe fn execute(sqe: &mut ZipSqe, qc_type: u16) -> bool {
             write_literals(src, in_len, dst);
         } else {
             let body = write_stored(src, in_len, dst);
+            (isize, sum) = stored_checksum(alg, dst, body);
             write_trailer(alg, isize, sum, dst.add(body));
         }
     }
@@ -72,15 +73,35 @@ pub(super) unsafe fn execute(sqe: &mut ZipSqe, qc_type: u16) -> bool {
     true
 }
 
-/// (isize, checksum) of the input: Adler-32 for zlib, CRC-32 and the length for gzip.
-fn checksum(alg: u32, input: &[u8]) -> (u32, u32) {
+/// (isize, checksum) of the data in `body` bytes of stored blocks at `out`: Adler-32 for
+/// zlib, CRC-32 and the length for gzip, nothing for deflate.
+///
+/// # Safety
+/// `out` holds `body` bytes of stored blocks, as [`write_stored`] wrote them.
+unsafe fn stored_checksum(alg: u32, out: *const u8, body: usize) -> (u32, u32) {
+    if alg != hw_alg::ZLIB && alg != hw_alg::GZIP {
+        return (0, 0);
+    }
+    let (mut adler, mut crc, mut n) = (1u32, crc32fast::Hasher::new(), 0usize);
+    let mut at = 0;
+    while at < body {
+        // SAFETY: a block header and its data, inside the body (the contract).
+        let data = unsafe {
+            let len = u16::from_le_bytes([*out.add(at + 1), *out.add(at + 2)]) as usize;
+            std::slice::from_raw_parts(out.add(at + 5), len)
+        };
+        if alg == hw_alg::ZLIB {
+            // SAFETY: ISA-L reads `data.len()` bytes of a valid slice.
+            adler = unsafe { isal::isal_adler32(adler, data.as_ptr(), data.len() as u64) };
+        } else {
+            crc.update(data);
+        }
+        n += data.len();
+        at += 5 + data.len();
+    }
     match alg {
-        // SAFETY: ISA-L reads `input.len()` bytes of a valid slice.
-        hw_alg::ZLIB => (0, unsafe {
-            isal::isal_adler32(1, input.as_ptr(), input.len() as u64)
-        }),
-        hw_alg::GZIP => (input.len() as u32, crc32fast::hash(input)),
-        _ => (0, 0),
+        hw_alg::ZLIB => (0, adler),
+        _ => (n as u32, crc.finalize()),
     }
 }
 
