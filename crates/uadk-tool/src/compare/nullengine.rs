@@ -293,8 +293,7 @@ fn device_ns() -> u64 {
     };
     rd.flatten()
         .filter(|t| {
-            std::fs::read_to_string(t.path().join("comm"))
-                .is_ok_and(|c| c.starts_with("hisi_zip-"))
+            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|c| c.starts_with("hisi_zip-"))
         })
         .filter_map(|t| {
             let s = std::fs::read_to_string(t.path().join("schedstat")).ok()?;
@@ -472,7 +471,10 @@ pub(super) fn child(cpu: Option<usize>, runs: u32, secs: f64, only: Option<&str>
 
 /// Run an async measurement on a stalled device: every poll finds nothing; our CPU per
 /// poll.
-fn empty_poll_ns(dev: &uadk::model::ModelDevice, run: impl FnOnce() -> Result<Sample>) -> Result<f64> {
+fn empty_poll_ns(
+    dev: &uadk::model::ModelDevice,
+    run: impl FnOnce() -> Result<Sample>,
+) -> Result<f64> {
     dev.inject(uadk::model::Fault::Stall(Duration::from_millis(400)), 1);
     let s = run()?;
     if s.reqs > 0 || s.empty_polls == 0 {
