@@ -39,6 +39,7 @@ pub fn hw() -> &'static Comp {
             node: 0,
             hw_ver: 3,
             queues: 16,
+            ..DeviceGroup::default()
         }])
         .expect("device model");
         let c = Comp::new(config().task_type(TaskType::Hw)).expect("hisi_zip over the model");

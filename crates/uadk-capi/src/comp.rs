@@ -257,8 +257,12 @@ pub extern "C" fn wd_comp_uninit2() {
 const LIVE: u32 = 0x5e55_10fe;
 const DEAD: u32 = 0xdead_5e55;
 
-/// Inputs up to this size are copied before compression, so a caller changing them
-/// meanwhile (QEMU compresses live guest RAM) still gets a stream whose checksum matches.
+/// Inputs up to this size are copied before compression on the CPU engine, so a caller
+/// changing them meanwhile (QEMU compresses live guest RAM) still gets a stream whose
+/// checksum matches: its codecs may read the input more than once (the body, then the
+/// checksum). A device reads each byte once and makes both from that read, so requests
+/// to hardware go uncopied (a request a device fails is copied before the CPU engine
+/// finishes it: `Fallback::process`).
 const PRIVATE_COPY_MAX: usize = 1 << 20;
 
 /// A session handle: a slot of [`SESSIONS`], never freed; a freed session is marked dead
@@ -506,7 +510,7 @@ fn whole(consumed: usize, produced: usize) -> Output {
     }
 }
 
-fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
+fn run_block(s: &Session, req: &wd_comp_req, sync2: bool, cpu_engine: bool) -> Outcome {
     let src_len = req.src_len as usize;
     let res = if req.data_fmt == WD_SGL_BUF {
         let (Some(src), Some(mut dst)) = (
@@ -525,7 +529,7 @@ fn run_block(s: &Session, req: &wd_comp_req, sync2: bool) -> Outcome {
                 std::slice::from_raw_parts_mut(req.dst as *mut u8, req.dst_len as usize),
             )
         };
-        let copy = s.params().op == OpType::Compress && src_len <= PRIVATE_COPY_MAX;
+        let copy = cpu_engine && s.params().op == OpType::Compress && src_len <= PRIVATE_COPY_MAX;
         if copy {
             PRIVATE.with(|p| {
                 let mut p = p.borrow_mut();
@@ -561,7 +565,7 @@ fn block_entry(h_sess: handle_t, req: *mut wd_comp_req, sync2: bool) -> c_int {
         }
         // SAFETY: non-NULL pointer to the caller's request, exclusively ours for the call.
         let req = unsafe { &mut *req };
-        with_sess(h_sess, |s, _| {
+        with_sess(h_sess, |s, cs| {
             if let Err(rc) = check_req(s, req, false) {
                 return rc;
             }
@@ -574,7 +578,7 @@ fn block_entry(h_sess: handle_t, req: *mut wd_comp_req, sync2: bool) -> c_int {
             if sync2 && req.data_fmt != WD_FLAT_BUF {
                 return EINVAL;
             }
-            let o = run_block(s, req, sync2);
+            let o = run_block(s, req, sync2, cs.cpu_engine.load(Ordering::Relaxed));
             finish(req, o)
         })
         .unwrap_or(EINVAL)
@@ -657,6 +661,61 @@ pub extern "C" fn wd_do_comp_strm(h_sess: handle_t, req: *mut wd_comp_req) -> c_
         })
         .unwrap_or(EINVAL)
     })
+}
+
+/// The library's copy of a flat async request, as words of its job (`OnDone::Fn`): the
+/// callback, its parameter, `priv`, the framework instance, `op_type` and `data_fmt`,
+/// `last`. The buffers and their lengths come back in the completion.
+fn async_words(r: &wd_comp_req, cb: wd_alg_comp_cb_t, instance: u64) -> uadk::CallbackWords {
+    [
+        cb as usize,
+        r.cb_param as usize,
+        r.priv_ as usize,
+        instance as usize,
+        r.op_type as usize | (r.data_fmt as usize) << 32,
+        r.last as usize,
+    ]
+}
+
+/// Complete a flat async request from its words (see [`async_words`]): the library's copy
+/// of the request, with the results, goes to the caller's callback.
+fn async_done(c: uadk::Completion, w: uadk::CallbackWords) {
+    if INSTANCE.load(Ordering::Acquire) as usize != w[3] {
+        // Finished while (or after) its framework was torn down: discarded, nothing of
+        // the caller's is touched.
+        return;
+    }
+    let raw = |b: &JobBuf| match b {
+        JobBuf::Raw(r) => (r.as_ptr() as *mut c_void, b.len() as u32),
+        _ => (std::ptr::null_mut(), 0),
+    };
+    let ((src, src_len), (dst, dst_len)) = (raw(&c.src), raw(&c.dst));
+    // SAFETY: the word was made from this very function pointer by `async_words`.
+    let cb = unsafe { std::mem::transmute::<usize, wd_alg_comp_cb_t>(w[0]) };
+    let mut req = wd_comp_req {
+        src,
+        src_len,
+        dst,
+        dst_len,
+        cb: Some(cb),
+        cb_param: w[1] as *mut c_void,
+        op_type: w[4] as u32,
+        data_fmt: (w[4] >> 32) as u32,
+        last: w[5] as u32,
+        status: 0,
+        priv_: w[2] as *mut c_void,
+    };
+    let o = match c.result {
+        Ok(o) => Outcome::Done {
+            consumed: src_len as usize,
+            produced: o.produced,
+            stream_end: false,
+        },
+        Err(e) => Outcome::Failed(e),
+    };
+    finish(&mut req, o);
+    // SAFETY: calling the caller's callback with the library's copy of its request.
+    unsafe { cb(&mut req, req.cb_param) };
 }
 
 /// The library's copy of an async request, made at submit (UADK's `fill_comp_msg`): the
@@ -753,8 +812,17 @@ pub extern "C" fn wd_do_comp_async(h_sess: handle_t, req: *mut wd_comp_req) -> c
             let Some((src, dst, out_segs)) = async_bufs(r, bounce) else {
                 return EINVAL; // a datalist shorter than the lengths claimed
             };
-            let copy = ReqCopy(Box::new(*r));
             let instance = INSTANCE.load(Ordering::Acquire);
+            if out_segs.is_none() {
+                // Flat buffers the device reaches itself: the copy of the request travels
+                // in the job's words, so the request allocates nothing.
+                let words = async_words(r, cb, instance);
+                return match s.submit_fn(src, dst, async_done, words) {
+                    Ok(()) => 0,
+                    Err(e) => neg(&e.error),
+                };
+            }
+            let copy = ReqCopy(Box::new(*r));
             let callback = Box::new(move |c: uadk::Completion| {
                 let mut copy = copy;
                 if INSTANCE.load(Ordering::Acquire) != instance {
@@ -814,7 +882,18 @@ fn poll_with(count: *mut u32, f: impl FnOnce(&Comp) -> uadk::Result<u32>) -> c_i
 /// `wd_sched_rr_alloc` for each async context); otherwise every async context is polled.
 #[no_mangle]
 pub extern "C" fn wd_comp_poll(expt: u32, count: *mut u32) -> c_int {
-    let policy = guard(None, || global().poll);
+    // One look at the framework for both (a poll that finds nothing is the hot case).
+    let (policy, comp) = guard((None, None), || {
+        let g = global();
+        (
+            g.poll,
+            if g.poll.is_none() {
+                g.comp.clone()
+            } else {
+                None
+            },
+        )
+    });
     if let Some(p) = policy {
         if count.is_null() {
             return EINVAL;
@@ -823,7 +902,22 @@ pub extern "C" fn wd_comp_poll(expt: u32, count: *mut u32) -> c_int {
         unsafe { *count = 0 };
         return guard(EINVAL, || p.poll(expt, count));
     }
-    poll_with(count, |c| c.poll(expt))
+    guard(EINVAL, || {
+        if count.is_null() {
+            return EINVAL;
+        }
+        // SAFETY: non-NULL pointer to the caller's counter.
+        unsafe { *count = 0 };
+        let Some(comp) = comp else { return EINVAL };
+        match comp.poll(expt) {
+            Ok(n) => {
+                // SAFETY: as above.
+                unsafe { *count = n };
+                0
+            }
+            Err(e) => neg(&e),
+        }
+    })
 }
 
 /// Reap up to `expt` async completions of one context; `expt` 0 is refused with

@@ -43,7 +43,7 @@ pub use comp::{
     compress_bound, Comp, CompConfig, CompFuture, CtxInfo, CtxSpec, Lz4BlockSize, Lz4FrameOptions,
     Lz77Output, Session, SessionSetup, SubmitError,
 };
-pub use drv::{Callback, Completion, JobBuf, RawBuf};
+pub use drv::{Callback, CallbackWords, Completion, JobBuf, OnDone, RawBuf};
 pub use req::{Alg, BlockType, Level, Lz77Meta, OpType, Output, ReqParams, WindowSize};
 
 /// Version of this library.

@@ -4,7 +4,9 @@
 //! next one allocates nothing (docs/cpu-engine.md). This test counts every allocation the
 //! measuring thread makes while it sends sync block requests through the whole stack
 //! (`Session::process` → scheduler → context → CPU driver) on a `Comp` with one sync
-//! context per op type, after one warm-up request.
+//! context per op type, after one warm-up request; and the same through the HiSilicon
+//! driver over a modelled device, sync and async (`Session::submit` with a callback that
+//! allocates nothing itself, `Comp::poll`).
 //!
 //! Counting is per thread (a thread-local switch and counter), so the other tests of this
 //! binary, running on other threads, never disturb it. To see where an allocation comes
@@ -209,19 +211,25 @@ fn zstd_block_requests_do_not_allocate() {
     check_no_allocations(Alg::Zstd, &[1, 3, 9]);
 }
 
-/// The same through the HiSilicon ZIP driver over a modelled device: the caller's thread
-/// (driver, QM ring, framework) allocates nothing per request; the model's engine thread
-/// is not counted.
-#[test]
-fn hisi_driver_block_requests_do_not_allocate() {
+/// The modelled device the hardware tests share (one per process).
+fn model() {
     use uadk::model::{self, DeviceGroup};
     model::install(&[DeviceGroup {
         count: 1,
         node: 0,
         hw_ver: 3,
-        queues: 8,
+        queues: 16,
+        engine: uadk::model::EngineKind::Zip,
     }])
     .unwrap();
+}
+
+/// The same through the HiSilicon ZIP driver over a modelled device: the caller's thread
+/// (driver, QM ring, framework) allocates nothing per request; the model's engine thread
+/// is not counted.
+#[test]
+fn hisi_driver_block_requests_do_not_allocate() {
+    model();
     for alg in [Alg::Deflate, Alg::Zlib, Alg::Gzip] {
         let comp = Comp::new(
             CompConfig::new()
@@ -255,5 +263,100 @@ fn hisi_driver_block_requests_do_not_allocate() {
             a, 0,
             "{alg}: allocations in hisi_zip requests after warm-up"
         );
+    }
+}
+
+thread_local! {
+    /// Completions handed back by the callbacks of the async test, on the polling thread.
+    static DONE: std::cell::RefCell<Vec<uadk::Completion>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn keep(c: uadk::Completion) {
+    DONE.with(|d| d.borrow_mut().push(c));
+}
+
+fn keep_words(c: uadk::Completion, w: uadk::CallbackWords) {
+    assert_eq!(w[0], 42);
+    keep(c);
+}
+
+/// Async requests through the HiSilicon driver: `Session::submit` and `Comp::poll`
+/// allocate nothing per request once warm, with a plain-function callback
+/// (`Session::submit_fn`) and with a boxed closure that captures nothing.
+#[test]
+fn hisi_driver_async_requests_do_not_allocate() {
+    use uadk::JobBuf;
+    model();
+    const WINDOW: usize = 16;
+    for alg in [Alg::Deflate, Alg::Zlib, Alg::Gzip] {
+        let comp = Comp::new(
+            CompConfig::new()
+                .alg(alg)
+                .task_type(uadk::TaskType::Hw)
+                .ctxs(CtxMode::Sync, OpType::Compress, 0)
+                .ctxs(CtxMode::Sync, OpType::Decompress, 0)
+                .ctxs(CtxMode::Async, OpType::Compress, 1)
+                .ctxs(CtxMode::Async, OpType::Decompress, 0),
+        )
+        .unwrap();
+        assert_eq!(comp.driver_name(), "hisi_zip");
+        let c = comp
+            .session(&SessionSetup::new(alg, OpType::Compress))
+            .unwrap();
+        let data = text_bytes(8 * 1024, 5);
+        let cap = c.compress_bound(data.len());
+        let mut free: Vec<(Vec<u8>, Vec<u8>)> = (0..WINDOW)
+            .map(|_| (data.clone(), vec![0u8; cap]))
+            .collect();
+        DONE.with(|d| d.borrow_mut().reserve(WINDOW));
+        let mut back = Vec::with_capacity(WINDOW);
+        // One round: every slot submitted, every completion reaped and its buffers kept.
+        let mut round = |boxed: bool| {
+            let mut in_flight = 0;
+            while let Some((s, d)) = free.pop() {
+                if boxed {
+                    c.submit(JobBuf::Flat(s), JobBuf::Flat(d), Box::new(keep))
+                } else {
+                    c.submit_fn(
+                        JobBuf::Flat(s),
+                        JobBuf::Flat(d),
+                        keep_words,
+                        [42, 0, 0, 0, 0, 0],
+                    )
+                }
+                .unwrap();
+                in_flight += 1;
+            }
+            while in_flight > 0 {
+                comp.poll(0).unwrap();
+                DONE.with(|d| std::mem::swap(&mut *d.borrow_mut(), &mut back));
+                for done in back.drain(..) {
+                    let o = done.result.unwrap();
+                    assert_eq!(o.consumed, data.len());
+                    let (JobBuf::Flat(s), JobBuf::Flat(mut d)) = (done.src, done.dst) else {
+                        panic!("flat buffers come back flat");
+                    };
+                    d.resize(cap, 0);
+                    free.push((s, d));
+                    in_flight -= 1;
+                }
+            }
+        };
+        round(false);
+        round(true);
+        for boxed in [false, true] {
+            let a = allocations(|| {
+                for _ in 0..4 {
+                    round(boxed);
+                }
+            });
+            assert_eq!(
+                a,
+                0,
+                "{alg}: allocations in {} async requests after warm-up (boxed closure: {boxed})",
+                4 * WINDOW
+            );
+        }
     }
 }

@@ -144,6 +144,7 @@ fn every_fault_loses_nothing() {
         node: 0,
         hw_ver: 3,
         queues: 64,
+        engine: uadk::model::EngineKind::Zip,
     }])
     .unwrap();
     let dev0 = m.device("hisi_zip-0").unwrap().clone();

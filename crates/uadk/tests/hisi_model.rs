@@ -20,12 +20,14 @@ fn hw() -> &'static Comp {
                 node: 0,
                 hw_ver: 3,
                 queues: 64,
+                engine: uadk::model::EngineKind::Zip,
             },
             DeviceGroup {
                 count: 1,
                 node: 0,
                 hw_ver: 2,
                 queues: 16,
+                engine: uadk::model::EngineKind::Zip,
             },
         ])
         .expect("model");

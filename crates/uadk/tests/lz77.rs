@@ -39,6 +39,7 @@ fn hw() -> &'static Comp {
             node: 0,
             hw_ver: 3,
             queues: 16,
+            engine: uadk::model::EngineKind::Zip,
         }])
         .expect("model");
         let c = Comp::new(

@@ -21,6 +21,7 @@ fn hw() -> &'static Comp {
             node: 0,
             hw_ver: 3,
             queues: 16,
+            ..DeviceGroup::default()
         }])
         .expect("model");
         Comp::new(

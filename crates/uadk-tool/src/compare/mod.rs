@@ -30,6 +30,7 @@ mod inproc;
 mod inputs;
 mod measure;
 mod memory;
+mod nullengine;
 mod peers;
 mod report;
 mod targets;
@@ -135,6 +136,25 @@ pub struct Args {
     /// Internal: measure the RSS of warm contexts in this fresh process and print it
     #[arg(long, hide = true)]
     pub ctx_rss_child: bool,
+
+    /// Only the null-engine rows: requests per second and CPU per request through the
+    /// whole stack on a modelled device that completes each request at once (Rust API
+    /// and C ABI, sync and async, 4 KiB and 8 KiB); written to OUT/null-engine.md
+    #[arg(long)]
+    pub null_engine: bool,
+
+    /// Seconds of each timed null-engine run [default: 1, 0.3 with --quick]
+    #[arg(long)]
+    pub null_engine_secs: Option<f64>,
+
+    /// Internal: run the null-engine measurement in this fresh process and print it
+    #[arg(long, hide = true)]
+    pub null_engine_child: bool,
+
+    /// Internal, with --null-engine-child (for profiling): only these rows, a comma-separated
+    /// list of rust-sync, rust-async, c-sync, c-async
+    #[arg(long, hide = true)]
+    pub null_engine_only: Option<String>,
 
     /// Internal: the program to run for --spawn-report, and its arguments
     #[arg(last = true, hide = true)]
@@ -251,6 +271,33 @@ pub fn run(args: Args) -> Result<ExitCode> {
         println!("ctx_rss_kib={:.1}", ctx_rss_kib(&data)?);
         return Ok(ExitCode::SUCCESS);
     }
+    let null_secs = args
+        .null_engine_secs
+        .unwrap_or(if args.quick { 0.3 } else { 1.0 })
+        .clamp(0.05, 60.0);
+    if args.null_engine_child {
+        nullengine::child(
+            args.cpu,
+            args.runs,
+            null_secs,
+            args.null_engine_only.as_deref(),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.null_engine {
+        fs::create_dir_all(&args.out).context(args.out.display())?;
+        eprintln!("compare: null engine");
+        let rep = nullengine::measure_in_child(args.cpu, args.runs, null_secs);
+        let md = nullengine::section(&rep);
+        let path = args.out.join("null-engine.md");
+        fs::write(&path, &md).context(path.display())?;
+        print!("{md}");
+        return Ok(if rep.error.is_none() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
+    }
     let started = Instant::now();
     fs::create_dir_all(&args.out).context(args.out.display())?;
     let original = get_affinity();
@@ -326,11 +373,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
             s.one.0.push(async_rate(&data, 1, dur)?);
             s.two.0.push(async_rate(&data, 2, dur)?);
         }
+        // The null engine's child measures on our CPU and runs the device on the others.
+        eprintln!("compare: null engine");
+        let null = nullengine::measure_in_child(pinned, args.runs, null_secs);
         if let Some(cpu) = pinned {
             set_affinity(&only_cpu(cpu));
         }
-        s
+        (s, null)
     };
+    let (scaling, null) = scaling;
 
     let frontier_md = if args.no_frontier {
         String::new()
@@ -354,6 +405,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     };
     let mut md = report(&machine, &args, &results, Some(&scaling), &chart, &missing);
     md.push_str(&frontier_md);
+    md.push('\n');
+    md.push_str(&nullengine::section(&null));
     let md_path = args.out.join("compare.md");
     fs::write(&md_path, &md).context(md_path.display())?;
     print!("{md}");

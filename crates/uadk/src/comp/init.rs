@@ -5,7 +5,7 @@
 use super::config::CompConfig;
 use super::session::{Session, SessionSetup};
 use super::stream::StreamSlot;
-use crate::drv::{self, CtxSpec, Driver, DriverCtx, Job, Notify, ReqKind, Request};
+use crate::drv::{self, CtxSpec, Driver, DriverCtx, Job, Notify, ReqKind, Request, Src};
 use crate::error::{Error, Result};
 use crate::req::{Alg, OpType, Output, ReqParams};
 use crate::sched::{RrScheduler, SchedKey, Scheduler};
@@ -52,10 +52,19 @@ pub struct CtxInfo {
 pub(super) struct Fallback {
     pub(super) driver: drv::cpu::CpuDriver,
     pub(super) notify: Arc<Notify>,
-    /// Idle CPU contexts per op type. A request takes one (or makes one) and puts it
-    /// back, so callers on several threads do not wait for each other.
-    pub(super) idle: [Mutex<Vec<Box<dyn DriverCtx>>>; 2],
+    /// Idle CPU contexts per op type, each with its input copy. A request takes one (or
+    /// makes one) and puts it back, so callers on several threads do not wait for each other.
+    pub(super) idle: [Mutex<Vec<Idle>>; 2],
 }
+
+/// A CPU context the fallback keeps, and its private copy of compression input.
+pub(super) struct Idle {
+    ctx: Box<dyn DriverCtx>,
+    copy: Vec<u8>,
+}
+
+/// Flat compression input up to this size is copied before the CPU engine compresses it.
+const FALLBACK_COPY_MAX: usize = 1 << 20;
 
 impl Fallback {
     pub(super) fn new(notify: Arc<Notify>) -> Fallback {
@@ -72,7 +81,7 @@ impl Fallback {
             OpType::Decompress => 1,
         }];
         let taken = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let mut ctx = match taken {
+        let mut slot = match taken {
             Some(c) => c,
             None => {
                 let spec = CtxSpec {
@@ -80,12 +89,35 @@ impl Fallback {
                     mode: CtxMode::Sync,
                     op: req.params.op,
                 };
-                self.driver.alloc_ctx(spec, self.notify.clone())?
+                Idle {
+                    ctx: self.driver.alloc_ctx(spec, self.notify.clone())?,
+                    copy: Vec::new(),
+                }
             }
         };
-        let res = ctx.process(req);
-        idle.lock().unwrap_or_else(|e| e.into_inner()).push(ctx);
+        let res = Self::run(&mut slot, req);
+        idle.lock().unwrap_or_else(|e| e.into_inner()).push(slot);
         res
+    }
+
+    fn run(slot: &mut Idle, req: &mut Request<'_, '_>) -> Result<Output> {
+        // A device reads its input once; the CPU engine's codecs may read it twice (body,
+        // then checksum), so input that its caller keeps changing (QEMU compresses live
+        // guest RAM) is copied first, as the C ABI does for requests to the CPU engine.
+        if let (OpType::Compress, Src::Flat(src), None) = (req.params.op, req.src, &req.stream) {
+            if src.len() <= FALLBACK_COPY_MAX {
+                slot.copy.clear();
+                slot.copy.extend_from_slice(src);
+                let mut r = Request {
+                    src: Src::Flat(&slot.copy),
+                    dst: req.dst.reborrow(),
+                    stream: None,
+                    ..*req
+                };
+                return slot.ctx.process(&mut r);
+            }
+        }
+        slot.ctx.process(req)
     }
 }
 
@@ -101,6 +133,8 @@ pub(super) struct Inner {
     pub(super) fallback: Option<Fallback>,
     /// Async requests finished outside any context (by the fallback), awaiting poll.
     pub(super) ready: Mutex<std::collections::VecDeque<(Job, Result<Output>)>>,
+    /// Entries in `ready`, so that a poll with none need not take its lock.
+    pub(super) ready_n: AtomicUsize,
     pub(super) ctxs: Vec<Ctx>,
     pub(super) async_ctxs: Vec<usize>,
     pub(super) sched: Arc<dyn Scheduler>,
@@ -243,6 +277,7 @@ impl Comp {
             driver,
             fallback,
             ready: Mutex::new(Default::default()),
+            ready_n: AtomicUsize::new(0),
             ctxs,
             async_ctxs,
             sched: match &config.scheduler {

@@ -2,8 +2,9 @@
 //! optional poll threads, and the final reap when the framework is torn down.
 
 use super::init::{Comp, Inner};
-use crate::drv::Notify;
+use crate::drv::{Job, Notify};
 use crate::error::{Error, Result};
+use crate::req::Output;
 use crate::wd::CtxMode;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -83,16 +84,28 @@ impl Inner {
         self.ready.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
+    /// Queue a request finished outside any context (by the fallback) for the next poll.
+    pub(super) fn push_ready(&self, job: Job, r: Result<Output>) {
+        self.ready
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back((job, r));
+        // Counted after the push: a poller that sees the count finds the request.
+        self.ready_n.fetch_add(1, Ordering::Release);
+        self.notify.signal();
+    }
+
     /// Run the callbacks of requests the fallback finished.
     pub(super) fn reap_ready(&self, max: u32) -> u32 {
         let mut n = 0;
-        while n < max {
+        while n < max && self.ready_n.load(Ordering::Acquire) > 0 {
             let item = self
                 .ready
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .pop_front();
             let Some((job, res)) = item else { break };
+            self.ready_n.fetch_sub(1, Ordering::AcqRel);
             job.complete(res);
             n += 1;
         }

@@ -4,7 +4,7 @@
 
 use super::future::CompFuture;
 use super::session::Session;
-use crate::drv::{Callback, Job, JobBuf};
+use crate::drv::{Callback, CallbackWords, Completion, Job, JobBuf, OnDone};
 use crate::error::Error;
 use crate::wd::CtxMode;
 use std::sync::atomic::Ordering;
@@ -31,11 +31,35 @@ impl std::error::Error for SubmitError {}
 impl Session {
     /// Async block request: returns at once; `callback` runs exactly once, from
     /// [`Comp::poll`](super::Comp::poll) or a poll thread, with the buffers and the result.
+    /// Boxing a closure allocates unless it captures nothing; [`Session::submit_fn`]
+    /// never does.
     pub fn submit(
         &self,
         src: JobBuf,
         dst: JobBuf,
         callback: Callback,
+    ) -> std::result::Result<(), SubmitError> {
+        self.submit_job(src, dst, OnDone::Closure(callback))
+    }
+
+    /// [`Session::submit`] with a plain function for the callback and words of the
+    /// caller's that travel with the request (UADK's `cb` and `cb_param`): nothing is
+    /// allocated per request.
+    pub fn submit_fn(
+        &self,
+        src: JobBuf,
+        dst: JobBuf,
+        f: fn(Completion, CallbackWords),
+        words: CallbackWords,
+    ) -> std::result::Result<(), SubmitError> {
+        self.submit_job(src, dst, OnDone::Fn(f, words))
+    }
+
+    fn submit_job(
+        &self,
+        src: JobBuf,
+        dst: JobBuf,
+        callback: OnDone,
     ) -> std::result::Result<(), SubmitError> {
         let fail = |error, src, dst| Err(SubmitError { error, src, dst });
         if dst.is_empty() {
@@ -55,12 +79,7 @@ impl Session {
             // The hardware cannot serve this session: the CPU engine runs it now, and the
             // next poll completes it, as for a request a device failed.
             let r = job.run_with(|req| cpu.process(req));
-            self.comp
-                .ready
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push_back((job, r));
-            self.comp.notify.signal();
+            self.comp.push_ready(job, r);
             return Ok(());
         }
         let idx = match self.pick(CtxMode::Async) {
@@ -98,12 +117,7 @@ impl Session {
                     .fallbacks
                     .fetch_add(1, Ordering::Relaxed);
                 let r = job.run_with(|req| fb.process(req));
-                self.comp
-                    .ready
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push_back((job, r));
-                self.comp.notify.signal();
+                self.comp.push_ready(job, r);
                 return Ok(());
             }
         }

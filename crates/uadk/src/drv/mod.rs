@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::req::{Alg, BlockType, Output, ReqParams};
 use crate::wd::{CtxMode, TaskType};
 use std::any::Any;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -321,6 +322,38 @@ pub struct Completion {
 /// Callback run by `poll` when an async request completes.
 pub type Callback = Box<dyn FnOnce(Completion) + Send>;
 
+/// The words an [`OnDone::Fn`] callback carries with its request.
+pub type CallbackWords = [usize; 6];
+
+/// What runs, exactly once, when an async request completes.
+pub enum OnDone {
+    /// A closure. Boxing it allocates, unless it captures nothing.
+    Closure(Callback),
+    /// A plain function and words of the caller's for it, kept in the request itself: no
+    /// allocation (UADK's `cb` with its `cb_param`; the C ABI's requests go this way;
+    /// `Session::submit_fn`).
+    Fn(fn(Completion, CallbackWords), CallbackWords),
+}
+
+impl OnDone {
+    /// Run it.
+    pub fn call(self, c: Completion) {
+        match self {
+            OnDone::Closure(f) => f(c),
+            OnDone::Fn(f, words) => f(c, words),
+        }
+    }
+}
+
+impl std::fmt::Debug for OnDone {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            OnDone::Closure(_) => "OnDone::Closure",
+            OnDone::Fn(..) => "OnDone::Fn",
+        })
+    }
+}
+
 /// An owned async request.
 pub struct Job {
     /// Algorithm, op, level, window.
@@ -330,7 +363,7 @@ pub struct Job {
     /// Output space.
     pub dst: JobBuf,
     /// Run once on completion.
-    pub callback: Callback,
+    pub callback: OnDone,
 }
 
 impl std::fmt::Debug for Job {
@@ -367,37 +400,47 @@ impl Job {
         if let (JobBuf::Flat(v), Ok(o)) = (&mut dst, &result) {
             v.truncate(o.produced);
         }
-        callback(Completion { src, dst, result });
+        callback.call(Completion { src, dst, result });
     }
 }
 
 /// A wake-up shared by the contexts that finish async work and the threads that wait for it.
+///
+/// Announcing costs one atomic add while nobody waits (a poller that spins never pays for
+/// a wake-up); waiters register before they sleep, so no announcement is lost.
 #[derive(Debug, Default)]
 pub struct Notify {
-    seq: Mutex<u64>,
+    seq: AtomicU64,
+    waiters: AtomicU32,
+    lock: Mutex<()>,
     cv: Condvar,
 }
 
 impl Notify {
     /// Announce that something completed.
     pub fn signal(&self) {
-        let mut s = self.seq.lock().unwrap_or_else(|e| e.into_inner());
-        *s = s.wrapping_add(1);
-        self.cv.notify_all();
+        self.seq.fetch_add(1, Ordering::SeqCst);
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            // Taken so that a waiter between its check and its sleep is not missed.
+            let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.cv.notify_all();
+        }
     }
 
     /// Current sequence number, to wait on.
     pub fn seq(&self) -> u64 {
-        *self.seq.lock().unwrap_or_else(|e| e.into_inner())
+        self.seq.load(Ordering::SeqCst)
     }
 
     /// Wait until the sequence moves past `seen` or the timeout passes.
     pub fn wait(&self, seen: u64, timeout: Duration) {
-        let s = self.seq.lock().unwrap_or_else(|e| e.into_inner());
+        let g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.waiters.fetch_add(1, Ordering::SeqCst);
         let _unused = self
             .cv
-            .wait_timeout_while(s, timeout, |s| *s == seen)
+            .wait_timeout_while(g, timeout, |_| self.seq.load(Ordering::SeqCst) == seen)
             .unwrap_or_else(|e| e.into_inner());
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -20,6 +20,7 @@
 
 pub mod check;
 mod engine;
+mod null;
 
 use crate::error::{Error, Result};
 use crate::hw::zip::{
@@ -34,8 +35,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Environment variable that turns the model on: a comma-separated list of
-/// `COUNT[@NODE][:vVERSION][:qQUEUES]` groups, e.g. `2@0,1@1:v2`. Defaults: node 0,
-/// hardware version 3, 256 queues per device.
+/// `COUNT[@NODE][:vVERSION][:qQUEUES][:null]` groups, e.g. `2@0,1@1:v2`. Defaults: node 0,
+/// hardware version 3, 256 queues per device, the regular engine (`null`: the null
+/// engine, see [`EngineKind::Null`]).
 pub const MODEL_ENV: &str = "UADK_ZIP_MODEL";
 
 /// Environment variable injecting faults into modelled devices at start-up: a
@@ -81,6 +83,19 @@ pub fn model_dus_size() -> usize {
     rings.div_ceil(4096) * 4096 + 4096
 }
 
+/// What executes the SQEs of a modelled device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// Compression and decompression as a ZIP engine does them (zlib-rs, lz4_flex, the
+    /// lz77 writer), through the model's DMA.
+    #[default]
+    Zip,
+    /// Completes flat block compression at once, as stored blocks (deflate, zlib, gzip)
+    /// or literals (lz4) that any decoder reads back; the rest as [`EngineKind::Zip`].
+    /// For measuring the stack without the device's time (`docs/hardware.md`).
+    Null,
+}
+
 /// One group of modelled devices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeviceGroup {
@@ -92,6 +107,21 @@ pub struct DeviceGroup {
     pub hw_ver: u32,
     /// Queues each device offers.
     pub queues: u32,
+    /// The engine behind the queues.
+    pub engine: EngineKind,
+}
+
+impl Default for DeviceGroup {
+    /// One device on node 0, QM v3, 256 queues, the regular engine.
+    fn default() -> Self {
+        DeviceGroup {
+            count: 1,
+            node: 0,
+            hw_ver: 3,
+            queues: 256,
+            engine: EngineKind::Zip,
+        }
+    }
 }
 
 /// Parse a model specification (the syntax of [`MODEL_ENV`]).
@@ -108,11 +138,12 @@ pub fn parse_spec(s: &str) -> Result<Vec<DeviceGroup>> {
         let mut g = DeviceGroup {
             count: count.parse().map_err(|_| bad(format!("count '{count}'")))?,
             node: node.parse().map_err(|_| bad(format!("node '{node}'")))?,
-            hw_ver: 3,
-            queues: 256,
+            ..DeviceGroup::default()
         };
         for f in fields {
-            if let Some(x) = f.strip_prefix('v') {
+            if f == "null" {
+                g.engine = EngineKind::Null;
+            } else if let Some(x) = f.strip_prefix('v') {
                 g.hw_ver = x.parse().map_err(|_| bad(format!("version '{f}'")))?;
             } else if let Some(x) = f.strip_prefix('q') {
                 g.queues = x.parse().map_err(|_| bad(format!("queues '{f}'")))?;
@@ -174,12 +205,15 @@ pub struct ModelDevice {
     name: String,
     node: u32,
     hw_ver: u32,
+    engine: EngineKind,
     sysfs: PathBuf,
     dev_path: PathBuf,
     available: AtomicI64,
     next_sqn: AtomicU16,
     removed: AtomicBool,
     faults: Mutex<Vec<(Fault, u32)>>,
+    /// Faults are waiting in `faults`: the engines look at the lock only then.
+    faults_armed: AtomicBool,
     queues: Mutex<Vec<Weak<Shared>>>,
     last_error: Mutex<Option<String>>,
     /// Counters.
@@ -206,6 +240,11 @@ impl ModelDevice {
         self.node
     }
 
+    /// The engine behind its queues.
+    pub fn engine(&self) -> EngineKind {
+        self.engine
+    }
+
     /// Inject `fault` into the next `count` requests (`Stall` and `Remove` act at once).
     pub fn inject(&self, fault: Fault, count: u32) {
         match fault {
@@ -215,21 +254,28 @@ impl ModelDevice {
                     q.stall(d);
                 }
             }
-            _ => self
-                .faults
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push((fault, count)),
+            _ if count == 0 => {}
+            _ => {
+                let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
+                f.push((fault, count));
+                self.faults_armed.store(true, Ordering::Release);
+            }
         }
     }
 
     fn take_fault(&self) -> Option<Fault> {
+        if !self.faults_armed.load(Ordering::Acquire) {
+            return None;
+        }
         let mut f = self.faults.lock().unwrap_or_else(|e| e.into_inner());
         let (fault, n) = f.first_mut()?;
         let fault = *fault;
         *n -= 1;
         if *n == 0 {
             f.remove(0);
+            if f.is_empty() {
+                self.faults_armed.store(false, Ordering::Release);
+            }
         }
         self.stats.injected.fetch_add(1, Ordering::Relaxed);
         Some(fault)
@@ -428,12 +474,14 @@ pub fn install(groups: &[DeviceGroup]) -> Result<Arc<Model>> {
                 name,
                 node: g.node,
                 hw_ver: g.hw_ver,
+                engine: g.engine,
                 sysfs,
                 dev_path,
                 available: AtomicI64::new(g.queues as i64),
                 next_sqn: AtomicU16::new(0),
                 removed: AtomicBool::new(false),
                 faults: Mutex::new(Vec::new()),
+                faults_armed: AtomicBool::new(false),
                 queues: Mutex::new(Vec::new()),
                 last_error: Mutex::new(None),
                 stats: DeviceStats::default(),
@@ -531,8 +579,6 @@ impl Drop for Mem {
 
 #[derive(Default)]
 struct EngineState {
-    /// SQ tail the driver last rang.
-    sq_tail: u16,
     /// Next SQ slot the engine executes.
     sq_head: u16,
     /// Next CQ slot the engine writes, and its phase.
@@ -550,7 +596,19 @@ struct EngineState {
     /// a queue with them enabled; a CQ doorbell with priority 1 enables them again (the
     /// kernel's own poll loop rings 0 while it drains and 1 when done).
     irq_masked: bool,
+    /// Threads sleeping in `wait` on `done`: a completion must wake them.
+    waiters: u32,
 }
+
+/// How long the null engine, with nothing to do, watches the doorbell before it sleeps: a
+/// driver that keeps it busy never waits for a thread to wake up (a device polls its
+/// doorbells; a sleeping thread takes tens of microseconds to wake). The regular engine,
+/// whose requests take their time anyway, sleeps at once: a spinning thread on a machine
+/// with more threads than CPUs delays the very thread that would ring next.
+const ENGINE_SPIN: Duration = Duration::from_micros(50);
+
+/// Completions the null engine posts before it raises an interrupt, at most.
+const IRQ_COALESCE: u32 = 16;
 
 /// What the queue's engine thread and its driver share.
 struct Shared {
@@ -563,6 +621,11 @@ struct Shared {
     kick: Condvar,
     done: Condvar,
     irq: Mutex<Option<uacce::Interrupt>>,
+    /// SQ tail the driver last rang: written by the doorbell without the state lock (a
+    /// doorbell is one bus write), watched by a spinning engine.
+    sq_tail: AtomicU16,
+    /// The engine sleeps (or is about to) on `kick`: an SQ doorbell must wake it.
+    engine_asleep: AtomicBool,
 }
 
 impl Shared {
@@ -582,9 +645,29 @@ impl Shared {
                 return;
             }
         }
-        let irq = self.irq.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some(f) = irq {
+        self.call_irq();
+    }
+
+    /// The interrupt handler, if one is installed (the caller checked the mask).
+    fn call_irq(&self) {
+        if let Some(f) = &*self.irq.lock().unwrap_or_else(|e| e.into_inner()) {
             f();
+        }
+    }
+
+    /// Watch the SQ tail for [`ENGINE_SPIN`] while it stays at `head`; true when it moved.
+    fn spin_for_doorbell(&self, head: u16) -> bool {
+        let until = std::time::Instant::now() + ENGINE_SPIN;
+        loop {
+            for _ in 0..64 {
+                if self.sq_tail.load(Ordering::Acquire) != head {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            if std::time::Instant::now() >= until {
+                return false;
+            }
         }
     }
 
@@ -635,9 +718,13 @@ impl Shared {
 
     fn run(self: Arc<Self>) {
         let mut eng = engine::Engine::new();
+        let null = self.dev.engine == EngineKind::Null;
+        // Completions posted since the last interrupt (the null engine coalesces them).
+        let mut quiet = 0u32;
         loop {
             let slot = {
                 let mut st = self.lock();
+                let mut spun = !null;
                 loop {
                     if st.stop || st.disabled {
                         return;
@@ -654,10 +741,24 @@ impl Shared {
                         }
                         st.stall_until = None;
                     }
-                    if st.sq_head != st.sq_tail {
+                    if st.sq_head != self.sq_tail.load(Ordering::Acquire) {
                         break;
                     }
-                    st = self.kick.wait(st).unwrap_or_else(|e| e.into_inner());
+                    if !spun {
+                        spun = true;
+                        let head = st.sq_head;
+                        drop(st);
+                        self.spin_for_doorbell(head);
+                        st = self.lock();
+                        continue;
+                    }
+                    // Asleep first, then the tail once more: a doorbell in between either
+                    // is seen here or sees the flag (and wakes us once we wait).
+                    self.engine_asleep.store(true, Ordering::SeqCst);
+                    if st.sq_head == self.sq_tail.load(Ordering::SeqCst) {
+                        st = self.kick.wait(st).unwrap_or_else(|e| e.into_inner());
+                    }
+                    self.engine_asleep.store(false, Ordering::Relaxed);
                 }
                 st.sq_head
             };
@@ -682,6 +783,20 @@ impl Shared {
                     fail(&mut sqe, fmt::status::BAD_SQE);
                 }
                 (Ok(()), Some(Fault::ErrorStatus)) => fail(&mut sqe, fmt::status::ENGINE_FAULT),
+                (Ok(()), _) if null => {
+                    // SAFETY: the SVA contract, as below. Not timed: it takes no time.
+                    let why = unsafe {
+                        if null::execute(&mut sqe, qc_type) {
+                            None
+                        } else {
+                            eng.execute(&mut sqe, qc_type)
+                        }
+                    };
+                    if let Some(why) = why {
+                        self.dev
+                            .model_error(&format!("queue {}: SQE failed: {why}", self.sqn));
+                    }
+                }
                 (Ok(()), _) => {
                     let t0 = std::time::Instant::now();
                     // SAFETY: the SVA contract: the driver keeps the SQE's buffers valid
@@ -707,9 +822,22 @@ impl Shared {
             if fault != Some(Fault::NoCompletion) {
                 self.post_cqe(&mut st, slot);
             }
+            // Only a sleeper costs a wake-up; the handler runs while interrupts are on. The
+            // null engine, whose requests take no time, raises one for a burst: when the
+            // ring is empty, or every IRQ_COALESCE completions.
+            quiet += 1;
+            if null && st.sq_head != self.sq_tail.load(Ordering::Relaxed) && quiet < IRQ_COALESCE {
+                continue;
+            }
+            quiet = 0;
+            let (wake, irq) = (st.waiters > 0, !st.irq_masked || st.disabled);
             drop(st);
-            self.done.notify_all();
-            self.raise_irq();
+            if wake {
+                self.done.notify_all();
+            }
+            if irq {
+                self.call_irq();
+            }
         }
     }
 }
@@ -743,6 +871,8 @@ impl ModelQueue {
             kick: Condvar::new(),
             done: Condvar::new(),
             irq: Mutex::new(None),
+            sq_tail: AtomicU16::new(0),
+            engine_asleep: AtomicBool::new(false),
             dev: dev.clone(),
         });
         dev.queues
@@ -830,19 +960,21 @@ impl QueueOps for ModelQueue {
     fn munmap(&self, _region: Region) {}
 
     fn wait(&self, timeout: Duration) -> Result<bool> {
-        let st = self.shared.lock();
+        let mut st = self.shared.lock();
         if st.cq_pending > 0 || st.disabled {
             return Ok(true);
         }
         // Woken by a completion only while interrupts are enabled, as poll() on a real
         // queue; at the deadline the queue is looked at once more.
-        let (st, _) = self
+        st.waiters += 1;
+        let (mut st, _) = self
             .shared
             .done
             .wait_timeout_while(st, timeout, |s| {
                 !s.disabled && (s.irq_masked || s.cq_pending == 0)
             })
             .unwrap_or_else(|e| e.into_inner());
+        st.waiters -= 1;
         Ok(st.cq_pending > 0 || st.disabled)
     }
 
@@ -911,13 +1043,17 @@ impl ModelQueue {
         if index >= MODEL_DEPTH {
             return bad(format!("index {index} past the ring of {MODEL_DEPTH}"));
         }
-        let mut st = sh.lock();
-        match (cmd, prio) {
-            (0, 0) => {
-                st.sq_tail = index;
-                drop(st);
+        if (cmd, prio) == (0, 0) {
+            sh.sq_tail.store(index, Ordering::SeqCst);
+            if sh.engine_asleep.load(Ordering::SeqCst) {
+                // The engine holds the lock until it waits: the wake-up cannot be missed.
+                let _g = sh.lock();
                 sh.kick.notify_all();
             }
+            return;
+        }
+        let mut st = sh.lock();
+        match (cmd, prio) {
             (1, 0 | 1) => {
                 let moved = (index + MODEL_DEPTH - st.cq_head) % MODEL_DEPTH;
                 if moved as u32 > st.cq_pending {
@@ -930,12 +1066,15 @@ impl ModelQueue {
                 st.cq_head = index;
                 st.cq_pending -= moved as u32;
                 st.irq_masked = prio == 0;
-                let wake = prio == 1 && st.cq_pending > 0;
+                let raise = prio == 1 && st.cq_pending > 0;
+                let wake = raise && st.waiters > 0;
                 drop(st);
                 if wake {
-                    // Enabling the interrupt with completions waiting raises it.
                     sh.done.notify_all();
-                    sh.raise_irq();
+                }
+                if raise {
+                    // Enabling the interrupt with completions waiting raises it.
+                    sh.call_irq();
                 }
             }
             _ => {
@@ -967,20 +1106,22 @@ mod tests {
             vec![
                 DeviceGroup {
                     count: 2,
-                    node: 0,
-                    hw_ver: 3,
-                    queues: 256
+                    ..DeviceGroup::default()
                 },
                 DeviceGroup {
                     count: 1,
                     node: 1,
                     hw_ver: 2,
-                    queues: 16
+                    queues: 16,
+                    engine: EngineKind::Zip,
                 }
             ]
         );
         assert_eq!(parse_spec("3").unwrap()[0].count, 3);
-        for bad in ["", "x", "1@y", "1:v9", "1:z", "0", "1:q0"] {
+        let n = parse_spec("2@0:null,1:q8").unwrap();
+        assert_eq!((n[0].engine, n[0].count), (EngineKind::Null, 2));
+        assert_eq!((n[1].engine, n[1].queues), (EngineKind::Zip, 8));
+        for bad in ["", "x", "1@y", "1:v9", "1:z", "0", "1:q0", "1:nul"] {
             assert!(parse_spec(bad).is_err(), "{bad}");
         }
     }

@@ -49,11 +49,21 @@ struct Group {
 
 impl Group {
     fn rotate(&self) -> Option<usize> {
-        if self.ctxs.is_empty() {
-            return None;
+        let n = self.ctxs.len();
+        match n {
+            0 => None,
+            1 => Some(self.ctxs[0]),
+            _ => {
+                let i = self.next.fetch_add(1, Ordering::Relaxed);
+                // A mask where it can: a division per request is not free.
+                let i = if n.is_power_of_two() {
+                    i & (n - 1)
+                } else {
+                    i % n
+                };
+                Some(self.ctxs[i])
+            }
         }
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.ctxs.len();
-        Some(self.ctxs[i])
     }
 }
 
@@ -62,17 +72,31 @@ impl Group {
 pub struct RrScheduler {
     policy: SchedPolicy,
     by_node: BTreeMap<(u32, CtxMode, OpType), Group>,
-    any_node: BTreeMap<(CtxMode, OpType), Group>,
+    /// Every node's contexts, by [`slot`] of mode and op type.
+    any_node: [Group; 4],
+}
+
+/// Index of a (mode, op type) pair.
+fn slot(mode: CtxMode, op: OpType) -> usize {
+    let m = match mode {
+        CtxMode::Sync => 0,
+        CtxMode::Async => 1,
+    };
+    let o = match op {
+        OpType::Compress => 0,
+        OpType::Decompress => 1,
+    };
+    m * 2 + o
 }
 
 impl RrScheduler {
     /// Build the groups from each context's (node, mode, op), in index order.
     pub fn new(policy: SchedPolicy, ctxs: &[(u32, CtxMode, OpType)]) -> RrScheduler {
         let mut by_node: BTreeMap<_, Group> = BTreeMap::new();
-        let mut any_node: BTreeMap<_, Group> = BTreeMap::new();
+        let mut any_node: [Group; 4] = Default::default();
         for (i, &(node, mode, op)) in ctxs.iter().enumerate() {
             by_node.entry((node, mode, op)).or_default().ctxs.push(i);
-            any_node.entry((mode, op)).or_default().ctxs.push(i);
+            any_node[slot(mode, op)].ctxs.push(i);
         }
         RrScheduler {
             policy,
@@ -97,7 +121,10 @@ impl Scheduler for RrScheduler {
     }
 
     fn pick(&self, key: &SchedKey, mode: CtxMode) -> Option<usize> {
-        let any = self.any_node.get(&(mode, key.op))?;
+        let any = &self.any_node[slot(mode, key.op)];
+        if any.ctxs.is_empty() {
+            return None;
+        }
         match self.policy {
             SchedPolicy::None | SchedPolicy::Single => {
                 let g = key.node.and_then(|n| self.group(n, mode, key.op));

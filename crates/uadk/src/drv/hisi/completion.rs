@@ -1,7 +1,7 @@
 //! Reading a completed SQE back: the engine's status as the library's error, and the
 //! lengths of a block request.
 
-use super::sqe::{Lz77Prep, Prepared};
+use super::sqe::{Lz77Prep, PrepInfo};
 use crate::error::{Error, Result};
 use crate::hw::lz77;
 use crate::hw::zip::{ctx_st, dw, status, ZipSqe};
@@ -21,7 +21,7 @@ pub(super) fn status_error(sqe: &ZipSqe, dst_len: usize) -> Option<Error> {
 }
 
 /// Read a completed block request.
-pub(super) fn finish_block(p: &Prepared, done: &ZipSqe, op: OpType) -> Result<Output> {
+pub(super) fn finish_block(p: &PrepInfo, done: &ZipSqe, op: OpType) -> Result<Output> {
     if let Some(e) = status_error(done, p.dst_len) {
         return Err(e);
     }

@@ -3,8 +3,8 @@
 
 use super::completion::finish_block;
 use super::qm::Qp;
-use super::sqe::{empty_stream, is_empty_compression, prepare_block, Prepared, Scratch};
-use crate::drv::{CtxSpec, DriverCtx, Job, Notify, Request};
+use super::sqe::{empty_stream, is_empty_compression, prepare_block, PrepInfo, Scratch};
+use crate::drv::{CtxSpec, DriverCtx, Job, JobBuf, Notify, Request};
 use crate::error::{Error, Result};
 use crate::hw::zip::ZipSqe;
 use crate::req::{Alg, Output};
@@ -16,10 +16,26 @@ use std::time::{Duration, Instant};
 /// One async request on the ring.
 pub(super) struct InFlight {
     pub(super) job: Job,
-    pub(super) prep: Prepared,
+    pub(super) prep: PrepInfo,
     pub(super) tag: u32,
-    pub(super) sent: Instant,
-    pub(super) bufs: Scratch,
+    /// When it was sent, on the coarse clock ([`coarse_now`]).
+    pub(super) sent: Duration,
+    /// The SGL chains an SGL request's SQE names, kept until it completes (flat requests
+    /// need none).
+    pub(super) bufs: Option<Box<Scratch>>,
+}
+
+/// The monotonic clock at its tick's resolution (a few milliseconds): enough for
+/// timeouts of seconds, and read without the cost of a precise clock on every request
+/// and every empty poll.
+pub(super) fn coarse_now() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// One queue pair serving requests.
@@ -31,10 +47,38 @@ pub(super) struct HisiCtx {
     pub(super) bufs: Scratch,
     pub(super) slots: Vec<Option<InFlight>>,
     pub(super) in_flight: usize,
-    pub(super) spare: Vec<Scratch>,
+    /// Boxed, so that taking one into a ring slot and back moves a pointer.
+    #[allow(clippy::vec_box)]
+    pub(super) spare: Vec<Box<Scratch>>,
     pub(super) done: VecDeque<(Job, Result<Output>)>,
     pub(super) broken: Option<Error>,
     pub(super) notify: Arc<Notify>,
+    /// The algorithms this queue's device lists (`alg_bit`).
+    pub(super) algs: u8,
+    /// When `reap` next looks for a request past its timeout ([`coarse_now`]).
+    pub(super) next_scan: Duration,
+    /// How long the next sync request spins before it sleeps (`SYNC_SPIN_MAX`).
+    pub(super) spin: Duration,
+}
+
+/// How long a sync request spins on the completion queue before it sleeps on the
+/// completion interrupt, at most and at least. A fast device's requests finish meanwhile,
+/// without the cost of a sleep and a wake-up; the budget halves with each request that
+/// needed the sleep anyway (and doubles with each that did not), so a slow device, or a
+/// machine with more threads than CPUs, is not kept waiting by a spinning caller.
+const SYNC_SPIN_MAX: Duration = Duration::from_micros(50);
+const SYNC_SPIN_MIN: Duration = Duration::from_micros(2);
+
+fn alg_bit(a: Alg) -> u8 {
+    match a {
+        Alg::Deflate => 1,
+        Alg::Zlib => 2,
+        Alg::Gzip => 4,
+        Alg::Lz4 => 8,
+        Alg::Lz77Zstd => 16,
+        Alg::Lz77Only => 32,
+        Alg::Zstd => 64,
+    }
 }
 
 impl HisiCtx {
@@ -50,6 +94,10 @@ impl HisiCtx {
             qp.keep_interrupts(qp.set_interrupt(Some(Arc::new(move || n.signal()))));
         }
         let depth = qp.depth() as usize;
+        let algs = Alg::ALL
+            .iter()
+            .filter(|a| qp.device().supports(a.name()))
+            .fold(0, |m, &a| m | alg_bit(a));
         HisiCtx {
             qp,
             spec,
@@ -62,6 +110,9 @@ impl HisiCtx {
             done: VecDeque::new(),
             broken: None,
             notify,
+            algs,
+            next_scan: Duration::ZERO,
+            spin: SYNC_SPIN_MAX,
         }
     }
 
@@ -80,7 +131,7 @@ impl HisiCtx {
         for s in self.slots.iter_mut() {
             if let Some(f) = s.take() {
                 self.done.push_back((f.job, Err(e.clone())));
-                self.spare.push(f.bufs);
+                self.spare.extend(f.bufs);
             }
         }
         self.in_flight = 0;
@@ -99,11 +150,19 @@ impl HisiCtx {
             }
             Err(e) => return Err(e),
         };
-        let deadline = Instant::now() + self.timeout;
+        let start = Instant::now();
+        let deadline = start + self.timeout;
+        let spin_end = start + self.spin;
         let mut spins = 0u32;
+        let mut slept = false;
         loop {
             match self.qp.recv() {
                 Ok(Some((s, done))) => {
+                    self.spin = if slept {
+                        (self.spin / 2).max(SYNC_SPIN_MIN)
+                    } else {
+                        (self.spin * 2).min(SYNC_SPIN_MAX)
+                    };
                     if s != slot || done.tag() != sqe.tag() {
                         return Err(Error::Hardware(format!(
                             "completion for slot {s} tag {} while waiting for slot {slot} tag {}",
@@ -119,6 +178,11 @@ impl HisiCtx {
                     return Err(e);
                 }
             }
+            spins = spins.wrapping_add(1);
+            if !spins.is_multiple_of(64) {
+                std::hint::spin_loop();
+                continue;
+            }
             let now = Instant::now();
             if now >= deadline {
                 let e = Error::Timeout(format!(
@@ -130,10 +194,8 @@ impl HisiCtx {
                 self.break_queue(e.clone());
                 return Err(e);
             }
-            spins += 1;
-            if spins < 64 {
-                std::hint::spin_loop();
-            } else {
+            if now >= spin_end {
+                slept = true;
                 let _ = self
                     .qp
                     .arm_and_wait((deadline - now).min(Duration::from_millis(50)));
@@ -147,7 +209,7 @@ impl HisiCtx {
     /// request on another context or the CPU engine.
     pub(super) fn serves(&self, alg: Alg) -> Result<()> {
         let dev = self.qp.device();
-        if dev.supports(alg.name()) {
+        if self.algs & alg_bit(alg) != 0 {
             Ok(())
         } else {
             Err(Error::Hardware(format!(
@@ -174,7 +236,7 @@ impl HisiCtx {
             tag,
         )?;
         let done = self.run_one(&prep.sqe)?;
-        finish_block(&prep, &done, req.params.op)
+        finish_block(&prep.info, &done, req.params.op)
     }
 
     pub(super) fn reap_ring(&mut self) -> Option<(Job, Result<Output>)> {
@@ -195,7 +257,7 @@ impl HisiCtx {
                     } else {
                         finish_block(&f.prep, &done, f.job.params.op)
                     };
-                    self.spare.push(f.bufs);
+                    self.spare.extend(f.bufs);
                     return Some((f.job, res));
                 }
                 Ok(None) => return None,
@@ -240,7 +302,10 @@ impl DriverCtx for HisiCtx {
             return Err((e, job));
         }
         let tag = self.next_tag();
-        let mut bufs = self.spare.pop().unwrap_or_default();
+        // SGL chains live as long as the request; flat requests use the context's scratch
+        // only while the SQE is built.
+        let sgl = matches!(job.src, JobBuf::List(_)) || matches!(job.dst, JobBuf::List(_));
+        let mut bufs = sgl.then(|| self.spare.pop().unwrap_or_default());
         let hw_ver = self.qp.hw_ver();
         let params = job.params;
         let prep = {
@@ -248,18 +313,22 @@ impl DriverCtx for HisiCtx {
             let mut dst = job.dst.dst();
             if is_empty_compression(&params, &src) {
                 let res = empty_stream(&params, &mut dst);
-                self.spare.push(bufs);
+                self.spare.extend(bufs);
                 self.done.push_back((job, res));
                 self.notify.signal();
                 return Ok(());
             }
-            prepare_block(hw_ver, &params, &src, &mut dst, &mut bufs, tag)
+            let scratch = match bufs.as_deref_mut() {
+                Some(b) => b,
+                None => &mut self.bufs,
+            };
+            prepare_block(hw_ver, &params, &src, &mut dst, scratch, tag)
         };
         let prep = match prep {
             Ok(p) => p,
             Err(e) => {
                 // A request the engine would refuse completes with its error, like any other.
-                self.spare.push(bufs);
+                self.spare.extend(bufs);
                 self.done.push_back((job, Err(e)));
                 self.notify.signal();
                 return Ok(());
@@ -269,16 +338,16 @@ impl DriverCtx for HisiCtx {
             Ok(slot) => {
                 self.slots[slot as usize] = Some(InFlight {
                     job,
-                    prep,
+                    prep: prep.info,
                     tag,
-                    sent: Instant::now(),
+                    sent: coarse_now(),
                     bufs,
                 });
                 self.in_flight += 1;
                 Ok(())
             }
             Err(e) => {
-                self.spare.push(bufs);
+                self.spare.extend(bufs);
                 if matches!(e, Error::Hardware(_)) {
                     self.break_queue(e.clone());
                 }
@@ -297,8 +366,16 @@ impl DriverCtx for HisiCtx {
         if let Some(x) = self.reap_ring() {
             return Some(x);
         }
+        // Looking through the ring for the oldest request is not for every empty poll:
+        // a timeout is found at most a sixteenth of it late (and a clock tick).
+        let now = coarse_now();
+        if now < self.next_scan {
+            return None;
+        }
+        self.next_scan =
+            now + (self.timeout / 16).clamp(Duration::from_millis(1), Duration::from_millis(100));
         let oldest = self.slots.iter().flatten().map(|f| f.sent).min()?;
-        if oldest.elapsed() >= self.timeout {
+        if now.saturating_sub(oldest) >= self.timeout {
             let e = Error::Timeout(format!(
                 "{}: no completion in {} ms",
                 self.qp.device().name,

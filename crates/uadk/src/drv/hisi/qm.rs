@@ -28,9 +28,15 @@ pub struct Qp {
     cq_head: u16,
     cq_phase: bool,
     used: u16,
+    /// Completions taken whose CQ slots the doorbell has not handed back yet.
+    unacked: u16,
     /// Ring CQ doorbells with priority 1: completion interrupts stay enabled.
     irq: bool,
 }
+
+/// Completions taken before the CQ doorbell hands their slots back, at most: while more
+/// are waiting, one doorbell serves several (each is a bus write, and in the model a lock).
+const ACK_BATCH: u16 = 32;
 
 // SAFETY: the raw pointers point into this queue's own mappings, which live as long as
 // the Qp; the framework gives one thread at a time access to a context.
@@ -127,6 +133,7 @@ impl Qp {
             cq_head: 0,
             cq_phase: true,
             used: 0,
+            unacked: 0,
             irq: false,
         })
     }
@@ -141,9 +148,10 @@ impl Qp {
         self.depth
     }
 
-    /// Slots free for new SQEs (one is always kept empty, as the hardware requires).
+    /// Slots free for new SQEs (one is always kept empty, as the hardware requires; CQ
+    /// slots not yet handed back count as used, so the CQ can never overflow).
     pub fn free(&self) -> u16 {
-        self.depth - 1 - self.used
+        self.depth - 1 - self.used - self.unacked
     }
 
     /// The SQ slot the next `send` will use.
@@ -212,13 +220,8 @@ impl Qp {
                 self.device().name
             )));
         }
-        // SAFETY: cq_head < depth: the CQE lies inside the CQ ring.
-        let p = unsafe { self.cq.add(self.cq_head as usize * CQE_SIZE).cast::<Cqe>() };
-        // The phase word first: the device writes it last, so only once it shows the
-        // expected phase is the rest of the entry valid (UADK reads it, then rmb()).
-        // SAFETY: `p` points at a CQE inside the mapping.
-        let w7 = unsafe { std::ptr::addr_of!((*p).w7).read_volatile() };
-        if (w7 & 1 != 0) != self.cq_phase {
+        let p = self.cqe_ptr(self.cq_head);
+        if !self.cqe_ready(p) {
             return Ok(None);
         }
         std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
@@ -245,12 +248,37 @@ impl Qp {
         } else {
             self.cq_head += 1;
         }
-        // Priority 0 masks the queue's completion interrupt until a CQ doorbell with
-        // priority 1 (UADK rings its sync queues with `epoll_en`, the kernel's own poll
-        // loop re-enables with 1 when it is done).
-        self.ring(DbCmd::Cq, self.cq_head, self.irq as u8);
         self.used = self.used.saturating_sub(1);
+        self.unacked += 1;
+        // The slot goes back with the doorbell once no completion follows at once (or
+        // after ACK_BATCH of them): a burst of completions costs one doorbell.
+        if self.unacked >= ACK_BATCH || !self.cqe_ready(self.cqe_ptr(self.cq_head)) {
+            self.ack();
+        }
         Ok(Some((slot, sqe)))
+    }
+
+    /// Hand every completion taken back to the device. Priority 0 masks the queue's
+    /// completion interrupt until a CQ doorbell with priority 1 (UADK rings its sync
+    /// queues with `epoll_en`, the kernel's own poll loop re-enables with 1 when it is
+    /// done).
+    fn ack(&mut self) {
+        self.ring(DbCmd::Cq, self.cq_head, self.irq as u8);
+        self.unacked = 0;
+    }
+
+    fn cqe_ptr(&self, idx: u16) -> *const Cqe {
+        // SAFETY: idx < depth: the CQE lies inside the CQ ring.
+        unsafe { self.cq.add(idx as usize * CQE_SIZE).cast::<Cqe>() }
+    }
+
+    /// The CQE at `p` carries the phase expected of the next completion.
+    fn cqe_ready(&self, p: *const Cqe) -> bool {
+        // The phase word first: the device writes it last, so only once it shows the
+        // expected phase is the rest of the entry valid (UADK reads it, then rmb()).
+        // SAFETY: `p` points at a CQE inside the mapping.
+        let w7 = unsafe { std::ptr::addr_of!((*p).w7).read_volatile() };
+        (w7 & 1 != 0) == self.cq_phase
     }
 
     /// Stop the queue: the device writes none of the request buffers after this returns.
@@ -276,9 +304,10 @@ impl Qp {
     /// Enable the completion interrupt, then wait for it: the CQ doorbell names the
     /// current head with priority 1, so a completion posted from now on (or already
     /// waiting) wakes the waiter.
-    pub fn arm_and_wait(&self, timeout: Duration) -> Result<bool> {
+    pub fn arm_and_wait(&mut self, timeout: Duration) -> Result<bool> {
         if !self.irq {
             self.ring(DbCmd::Cq, self.cq_head, 1);
+            self.unacked = 0;
         }
         self.queue.wait(timeout)
     }

@@ -165,6 +165,13 @@ fn src_header(alg: Alg, src: &Src<'_>) -> Header {
 /// A block request prepared for the engine.
 pub(super) struct Prepared {
     pub(super) sqe: ZipSqe,
+    /// What reading its completion needs.
+    pub(super) info: PrepInfo,
+}
+
+/// What a block request's completion is read with (kept while it is in flight; the SQE
+/// itself is on the ring).
+pub(super) struct PrepInfo {
     /// Header bytes written before the engine's output (compression).
     pub(super) hdr_out: usize,
     /// Header bytes skipped before the engine's input (decompression).
@@ -310,11 +317,13 @@ pub(super) fn prepare_block(
     sqe.set_stream(true, false, Flush::Finish);
     Ok(Prepared {
         sqe,
-        hdr_out,
-        hdr_in,
-        src_len,
-        dst_len,
-        lz77: None,
+        info: PrepInfo {
+            hdr_out,
+            hdr_in,
+            src_len,
+            dst_len,
+            lz77: None,
+        },
     })
 }
 
@@ -438,15 +447,17 @@ pub(super) fn prepare_lz77(
     }
     Ok(Prepared {
         sqe,
-        hdr_out: 0,
-        hdr_in: 0,
-        src_len,
-        dst_len,
-        lz77: Some(Lz77Prep {
-            variant: v,
-            lits_size,
-            seq_space,
-        }),
+        info: PrepInfo {
+            hdr_out: 0,
+            hdr_in: 0,
+            src_len,
+            dst_len,
+            lz77: Some(Lz77Prep {
+                variant: v,
+                lits_size,
+                seq_space,
+            }),
+        },
     })
 }
 
@@ -475,7 +486,7 @@ mod tests {
             9,
         )
         .unwrap();
-        assert_eq!(p.hdr_in, 2);
+        assert_eq!(p.info.hdr_in, 2);
         assert_eq!(p.sqe.sqe_type(), SqeType::V1);
         assert_eq!(p.sqe.w[dw::TAG_V1], 9);
         assert_eq!(p.sqe.alg(), hw_alg::ZLIB);

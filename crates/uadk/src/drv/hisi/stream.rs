@@ -255,6 +255,7 @@ impl HisiCtx {
             return Err(e);
         }
         let l = prep
+            .info
             .lz77
             .as_ref()
             .ok_or_else(|| Error::InvalidParam("lz77 layout".into()))?;
