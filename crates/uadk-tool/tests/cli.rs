@@ -709,7 +709,17 @@ fn threads_case(dir: &TempDir, fmt: &str, level: &str, data: &[u8]) -> (usize, V
     fs::write(&input, data).unwrap();
     let one = run(&["compress", "-a", fmt, "-l", level, "-c", p(&input)]);
     ok(&one);
-    let two = run(&["compress", "-a", fmt, "-l", level, "-T", "2", "-c", p(&input)]);
+    let two = run(&[
+        "compress",
+        "-a",
+        fmt,
+        "-l",
+        level,
+        "-T",
+        "2",
+        "-c",
+        p(&input),
+    ]);
     ok(&two);
     let (cmd, args): (&str, &[&str]) = match fmt {
         "gzip" => ("gzip", &["-d", "-c"]),
@@ -767,7 +777,10 @@ fn threads_write_one_stream_their_tools_read() {
         let script = format!(
             "import sys,zlib\nsys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read(),{wbits}))"
         );
-        assert!(tool("python3", &["-c", &script], &c.stdout) == data, "{fmt}");
+        assert!(
+            tool("python3", &["-c", &script], &c.stdout) == data,
+            "{fmt}"
+        );
     }
     // Empty and tiny inputs.
     for n in [0usize, 1, 100] {
@@ -808,7 +821,11 @@ fn threads_decompress_foreign_and_damaged_files() {
     let gzf = dir.path("data.gz");
     ok(&run(&["compress", "-l", "6", "-T", "2", "-f", p(&input)]));
     let gz = fs::read(&gzf).unwrap();
-    assert_eq!((gz[3], &gz[12..14]), (4, &b"UP"[..]), "FEXTRA with the index");
+    assert_eq!(
+        (gz[3], &gz[12..14]),
+        (4, &b"UP"[..]),
+        "FEXTRA with the index"
+    );
     assert!(tool("gzip", &["-d", "-c"], &gz) == data);
     let back = run(&["decompress", "-T", "2", "-c", p(&gzf)]);
     ok(&back);
