@@ -97,6 +97,11 @@ impl Format {
         matches!(self, Format::Gzip | Format::Lz4 | Format::Zstd)
     }
 
+    /// Formats whose mapped files go through [`stream_direct`], both ways.
+    fn direct(self) -> bool {
+        matches!(self, Format::Gzip | Format::Zlib | Format::Deflate)
+    }
+
     /// The level when none is given: 1, or zstd's own default, 3.
     fn default_level(self) -> i32 {
         match self {
@@ -604,6 +609,26 @@ impl Job<'_> {
             }
         }
 
+        if let (Some(m), true) = (mapped, alg.direct()) {
+            // A mapped input goes to the session whole, and its output straight out: no
+            // copy on either side.
+            let op = if self.compressing {
+                OpType::Compress
+            } else {
+                OpType::Decompress
+            };
+            let sess = comp.session(
+                &SessionSetup::new(alg.alg(), op)
+                    .level(level)
+                    .window(window),
+            )?;
+            let mut skipper = Skip {
+                inner: &mut *out.file,
+                left: skip,
+            };
+            let n = stream_direct(&sess, m.bytes(), &mut skipper).context(name())?;
+            return Ok((m.bytes().len() as u64, n));
+        }
         let raw: Box<dyn Read + '_> = match mapped {
             Some(m) => Box::new(m.bytes()),
             None => Box::new(reader),
@@ -649,6 +674,44 @@ impl Job<'_> {
         res?;
         output.flush()?;
         Ok((input.count, output.count))
+    }
+}
+
+/// Output buffer of [`stream_direct`].
+const DIRECT_BUF: usize = 1 << 20;
+
+/// One whole input through stream calls, each output written at once; a gzip input may
+/// hold several members. Returns the bytes written.
+fn stream_direct(sess: &Session, data: &[u8], out: &mut impl Write) -> Result<u64> {
+    let mut buf = vec![0u8; DIRECT_BUF];
+    let (mut i, mut total) = (0usize, 0u64);
+    let gzip = sess.params().alg == Alg::Gzip;
+    let decompress = sess.params().op == OpType::Decompress;
+    sess.reset();
+    loop {
+        let r = sess.stream(&data[i..], &mut buf, true)?;
+        i += r.consumed;
+        out.write_all(&buf[..r.produced])?;
+        total += r.produced as u64;
+        if r.end {
+            if !decompress || i == data.len() {
+                return Ok(total);
+            }
+            if !gzip {
+                return Err(Error::msg(format!(
+                    "trailing data after the end of the {} stream",
+                    sess.params().alg
+                )));
+            }
+            if !data[i..].starts_with(&GZIP_MAGIC) {
+                return Err(Error::msg("trailing garbage after the gzip data"));
+            }
+            // The next member: the session starts a new stream after an end.
+            continue;
+        }
+        if r.consumed == 0 && r.produced == 0 {
+            return Err(uadk::Error::TruncatedInput.into());
+        }
     }
 }
 

@@ -57,7 +57,8 @@ pub fn cpus() -> usize {
 }
 
 /// A regular file mapped into memory, copy-on-write (never written: the engine only reads
-/// inputs, and writable pages keep [`RawBuf`]'s contract).
+/// inputs, and writable pages keep [`RawBuf`]'s contract). Not populated up front: that
+/// would fault every page for writing, copying the file.
 pub struct Mapped {
     ptr: *mut u8,
     len: usize,
@@ -80,7 +81,7 @@ impl Mapped {
                 std::ptr::null_mut(),
                 len,
                 libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_POPULATE,
+                libc::MAP_PRIVATE,
                 file.as_raw_fd(),
                 0,
             )
