@@ -13,10 +13,12 @@
 //! clobbers an existing one. Inputs are kept unless `--rm` is given.
 
 use crate::common::{parse_window, Context, Error, Result};
+use crate::parallel::{self, Mapped};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufRead, BufReader, BufWriter, IsTerminal, Read, Seek, Write};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -93,6 +95,11 @@ impl Format {
     /// True when files of this format may be concatenated into one (members, frames).
     fn concatenates(self) -> bool {
         matches!(self, Format::Gzip | Format::Lz4 | Format::Zstd)
+    }
+
+    /// Formats whose mapped files go through [`stream_direct`], both ways.
+    fn direct(self) -> bool {
+        matches!(self, Format::Gzip | Format::Zlib | Format::Deflate)
     }
 
     /// The level when none is given: 1, or zstd's own default, 3.
@@ -178,6 +185,11 @@ pub struct Args {
     /// whole result is held in memory (deflate, zlib and gzip are streamed) [default: 1 GiB]
     #[arg(long, default_value_t = 1 << 30, value_name = "BYTES")]
     pub max_output: usize,
+    /// Threads: split each input across this many async contexts of the engine (0: one
+    /// per CPU). Compression writes one stream of the format; decompression uses them on
+    /// files made so (gzip parts with their index, zstd frames, LZ4 blocks)
+    #[arg(short = 'T', long = "threads", default_value_t = 1)]
+    pub threads: usize,
 }
 
 impl Args {
@@ -414,22 +426,22 @@ impl Job<'_> {
             ));
         }
 
-        let (input, size): (Box<dyn Read>, Option<u64>) = match src {
-            Source::Stdin => (Box::new(io::stdin().lock()), None),
+        let (in_file, size) = match src {
+            Source::Stdin => (None, None),
             Source::File(p) => {
                 let meta = fs::metadata(p)?;
                 if meta.is_dir() {
                     return Err(Error::msg("is a directory"));
                 }
                 let f = File::open(p)?;
-                let size = meta.is_file().then_some(meta.len());
-                (Box::new(f), size)
+                (Some(f), meta.is_file().then_some(meta.len()))
             }
         };
 
         let mut temp = None;
-        let output: Box<dyn Write> = match &dest {
-            Dest::Stdout => Box::new(io::stdout().lock()),
+        let out_file: File = match &dest {
+            // A handle of our own on standard output: written straight, no line buffer.
+            Dest::Stdout => File::from(io::stdout().as_fd().try_clone_to_owned()?),
             Dest::File(out) => {
                 if let Source::File(inp) = src {
                     if same_file(inp, out) {
@@ -445,45 +457,28 @@ impl Job<'_> {
                 let t = TempFile::create(out)?;
                 let f = t.file.try_clone()?;
                 temp = Some(t);
-                Box::new(f)
+                f
             }
         };
-
-        let progress = progress_bar(size, &src.name());
-        let input: Box<dyn Read> = match &progress {
-            Some(pb) => Box::new(pb.wrap_read(input)),
-            None => input,
+        // Regular files are mapped: no copy on the way in, and `-T` hands their chunks to
+        // the engine where they lie.
+        let mapped = match (&in_file, size) {
+            (Some(f), Some(n)) => Mapped::new(f, n),
+            _ => None,
         };
-        let mut input = Counted::new(input, "reading".to_string());
-        let mut output = Counted::new(output, format!("writing {}", dest.name()));
-
-        let comp = comps.get(alg.alg())?;
-        let res = if self.compressing {
-            let setup = SessionSetup::new(alg.alg(), OpType::Compress)
-                .level(level)
-                .window(self.args.window);
-            let sess = comp.session(&setup)?;
-            if alg == Format::Lz4Block {
-                block_all(&sess, &mut input, &mut output, usize::MAX)
-            } else {
-                encode_stream(sess, &mut input, &mut output)
-            }
-        } else {
-            let setup = SessionSetup::new(alg.alg(), OpType::Decompress);
-            if alg == Format::Lz4Block {
-                let sess = comp.session(&setup)?;
-                block_all(&sess, &mut input, &mut output, self.args.max_output)
-            } else {
-                decode_stream(comp, &setup, &mut input, &mut output)
-            }
+        let threads = match self.args.threads {
+            0 => parallel::cpus(),
+            n => n,
         };
-        if let Some(pb) = &progress {
-            pb.finish_and_clear();
-        }
-        res?;
-        output.flush()?;
-        let (n_in, n_out) = (input.count, output.count);
-        drop(output);
+        let (n_in, n_out) = self.process(
+            alg,
+            level,
+            threads,
+            (src, in_file, size, mapped.as_ref()),
+            out_file,
+            &dest,
+            comps,
+        )?;
 
         if let (Some(t), Source::File(inp)) = (&temp, src) {
             copy_metadata(inp, &t.file);
@@ -516,6 +511,239 @@ impl Job<'_> {
             fs::remove_file(inp).context(format!("removing {}", inp.display()))?;
         }
         Ok(())
+    }
+}
+
+impl Job<'_> {
+    /// (De)compress one input into `out_file`; returns (bytes in, bytes out).
+    #[allow(clippy::too_many_arguments)]
+    fn process(
+        &self,
+        alg: Format,
+        level: Level,
+        threads: usize,
+        (src, in_file, size, mapped): (&Source, Option<File>, Option<u64>, Option<&Mapped>),
+        mut out_file: File,
+        dest: &Dest,
+        comps: &mut CompCache,
+    ) -> Result<(u64, u64)> {
+        let window = self.args.window;
+        let wrap = match alg {
+            Format::Gzip => Some(parallel::Wrap::Gzip),
+            Format::Zlib => Some(parallel::Wrap::Zlib),
+            Format::Deflate => Some(parallel::Wrap::Raw),
+            _ => None,
+        };
+        let start = out_file.stream_position().unwrap_or(0);
+        let seekable = out_file.metadata().is_ok_and(|m| m.is_file()) && !appending(&out_file);
+        let mut out = parallel::Out {
+            file: &mut out_file,
+            seekable,
+            count: 0,
+        };
+        let name = || format!("writing {}", dest.name());
+        let mut stdin_lock;
+        let mut file_reader;
+        let reader: &mut dyn Read = match in_file {
+            Some(f) => {
+                file_reader = f;
+                &mut file_reader
+            }
+            None => {
+                stdin_lock = io::stdin().lock();
+                &mut stdin_lock
+            }
+        };
+        let input = |reader| match mapped {
+            Some(m) => parallel::Input::Mapped(m),
+            None => parallel::Input::Reader(reader),
+        };
+        let in_len = |out: &parallel::Out| (size.unwrap_or(0), out.count);
+        if self.compressing && threads > 1 && alg != Format::Lz4Block {
+            let r = match (alg, wrap) {
+                (_, Some(w)) => {
+                    parallel::compress_deflate(w, level, window, threads, input(reader), &mut out)
+                }
+                (Format::Zstd, _) => {
+                    parallel::compress_zstd(level, window, threads, input(reader), &mut out)
+                }
+                _ => parallel::compress_lz4(threads, input(reader), &mut out),
+            };
+            r.context(name())?;
+            let _ = start;
+            return Ok(in_len(&out));
+        }
+        let comp = comps.get(alg.alg())?;
+        if let (true, Some(w), true) = (
+            self.compressing,
+            wrap,
+            level.get() > 1 && window == WindowSize::W32K,
+        ) {
+            if let Some(m) = mapped.filter(|m| m.bytes().len() <= WHOLE_MAX) {
+                // libdeflate takes no stream: a whole file is one block request, as
+                // `libdeflate-gzip` does it; larger ones and pipes go in parts.
+                let sess = comp.session(
+                    &SessionSetup::new(alg.alg(), OpType::Compress)
+                        .level(level)
+                        .window(window),
+                )?;
+                let mut buf = vec![0u8; sess.compress_bound(m.bytes().len())];
+                let n = sess.process(m.bytes(), &mut buf)?;
+                out.write(&buf[..n]).context(name())?;
+                return Ok(in_len(&out));
+            }
+            parallel::compress_deflate(w, level, window, 1, input(reader), &mut out)
+                .context(name())?;
+            return Ok(in_len(&out));
+        }
+        let mut skip = 0;
+        if !self.compressing && threads > 1 {
+            if let Some(m) = mapped {
+                let r = match alg {
+                    Format::Gzip => parallel::decompress_gzip(m.bytes(), threads, &mut out),
+                    Format::Zstd => parallel::decompress_zstd(m.bytes(), threads, &mut out),
+                    Format::Lz4 => parallel::decompress_lz4(m.bytes(), threads, &mut out),
+                    _ => Ok(parallel::Outcome::Declined { written: 0 }),
+                };
+                match r? {
+                    parallel::Outcome::Done => return Ok((m.bytes().len() as u64, out.count)),
+                    // Read it all again, as one stream: zlib's verdict, the same bytes.
+                    parallel::Outcome::Declined { written } => skip = written,
+                }
+            }
+        }
+
+        if let (Some(m), true) = (mapped, alg.direct()) {
+            // A mapped input goes to the session whole, and its output straight out: no
+            // copy on either side.
+            let op = if self.compressing {
+                OpType::Compress
+            } else {
+                OpType::Decompress
+            };
+            let sess =
+                comp.session(&SessionSetup::new(alg.alg(), op).level(level).window(window))?;
+            let mut skipper = Skip {
+                inner: &mut *out.file,
+                left: skip,
+            };
+            let n = stream_direct(&sess, m.bytes(), &mut skipper).context(name())?;
+            return Ok((m.bytes().len() as u64, n));
+        }
+        let raw: Box<dyn Read + '_> = match mapped {
+            Some(m) => Box::new(m.bytes()),
+            None => Box::new(reader),
+        };
+        let progress = match mapped {
+            None => progress_bar(size, &src.name()),
+            Some(_) => None,
+        };
+        let raw: Box<dyn Read + '_> = match &progress {
+            Some(pb) => Box::new(pb.wrap_read(raw)),
+            None => raw,
+        };
+        let mut input = Counted::new(raw, "reading".to_string());
+        let mut output = Counted::new(
+            Skip {
+                inner: &mut *out.file,
+                left: skip,
+            },
+            name(),
+        );
+        let res = if self.compressing {
+            let setup = SessionSetup::new(alg.alg(), OpType::Compress)
+                .level(level)
+                .window(window);
+            let sess = comp.session(&setup)?;
+            if alg == Format::Lz4Block {
+                block_all(&sess, &mut input, &mut output, usize::MAX)
+            } else {
+                encode_stream(sess, &mut input, &mut output)
+            }
+        } else {
+            let setup = SessionSetup::new(alg.alg(), OpType::Decompress);
+            if alg == Format::Lz4Block {
+                let sess = comp.session(&setup)?;
+                block_all(&sess, &mut input, &mut output, self.args.max_output)
+            } else {
+                decode_stream(comp, &setup, &mut input, &mut output)
+            }
+        };
+        if let Some(pb) = &progress {
+            pb.finish_and_clear();
+        }
+        res?;
+        output.flush()?;
+        Ok((input.count, output.count))
+    }
+}
+
+/// Output buffer of [`stream_direct`].
+const DIRECT_BUF: usize = 1 << 20;
+
+/// One whole input through stream calls, each output written at once; a gzip input may
+/// hold several members. Returns the bytes written.
+fn stream_direct(sess: &Session, data: &[u8], out: &mut impl Write) -> Result<u64> {
+    let mut buf = vec![0u8; DIRECT_BUF];
+    let (mut i, mut total) = (0usize, 0u64);
+    let gzip = sess.params().alg == Alg::Gzip;
+    let decompress = sess.params().op == OpType::Decompress;
+    sess.reset();
+    loop {
+        let r = sess.stream(&data[i..], &mut buf, true)?;
+        i += r.consumed;
+        out.write_all(&buf[..r.produced])?;
+        total += r.produced as u64;
+        if r.end {
+            if !decompress || i == data.len() {
+                return Ok(total);
+            }
+            if !gzip {
+                return Err(Error::msg(format!(
+                    "trailing data after the end of the {} stream",
+                    sess.params().alg
+                )));
+            }
+            if !data[i..].starts_with(&GZIP_MAGIC) {
+                return Err(Error::msg("trailing garbage after the gzip data"));
+            }
+            // The next member: the session starts a new stream after an end.
+            continue;
+        }
+        if r.consumed == 0 && r.produced == 0 {
+            return Err(uadk::Error::TruncatedInput.into());
+        }
+    }
+}
+
+/// Whole files up to this size compress at levels 2..15 as one block request.
+const WHOLE_MAX: usize = 1 << 30;
+
+/// True when writes to `f` go to its end whatever its offset (`O_APPEND`).
+fn appending(f: &File) -> bool {
+    // SAFETY: F_GETFL reads the flags of an open descriptor.
+    let fl = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETFL) };
+    fl < 0 || fl & libc::O_APPEND != 0
+}
+
+/// Drops the first `left` bytes written to it: what a parallel reader already wrote.
+struct Skip<W> {
+    inner: W,
+    left: u64,
+}
+
+impl<W: Write> Write for Skip<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.left > 0 {
+            let n = buf.len().min(self.left as usize);
+            self.left -= n as u64;
+            return Ok(n);
+        }
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -8,6 +8,7 @@ mod compress;
 mod datagen;
 mod dfx;
 mod list;
+mod parallel;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

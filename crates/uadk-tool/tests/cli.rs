@@ -742,3 +742,163 @@ fn zstd_and_lz4_files_interoperate_with_their_tools() {
         );
     }
 }
+
+/// Sizes of the single-thread and the `-T 2` output of `data` in format `fmt` at `level`,
+/// each checked by the format's own tool; the `-T 2` file.
+fn threads_case(dir: &TempDir, fmt: &str, level: &str, data: &[u8]) -> (usize, Vec<u8>) {
+    let input = dir.path("data");
+    fs::write(&input, data).unwrap();
+    let one = run(&["compress", "-a", fmt, "-l", level, "-c", p(&input)]);
+    ok(&one);
+    let two = run(&[
+        "compress",
+        "-a",
+        fmt,
+        "-l",
+        level,
+        "-T",
+        "2",
+        "-c",
+        p(&input),
+    ]);
+    ok(&two);
+    let (cmd, args): (&str, &[&str]) = match fmt {
+        "gzip" => ("gzip", &["-d", "-c"]),
+        f => (f, &["-d", "-c", "-q"]),
+    };
+    assert!(
+        tool(cmd, args, &two.stdout) == data,
+        "{cmd} -d of -T 2 {fmt} -l {level}"
+    );
+    (one.stdout.len(), two.stdout)
+}
+
+/// `-T 2` writes one stream of each format that its tool reads, within 1 % of the
+/// single-thread size; our `-T` decompression reads it back, from a file and a pipe.
+#[test]
+fn threads_write_one_stream_their_tools_read() {
+    let data = sample(9 << 20);
+    let dir = TempDir::new("threads");
+    for (fmt, level) in [
+        ("gzip", "1"),
+        ("gzip", "6"),
+        ("zstd", "1"),
+        ("zstd", "3"),
+        ("lz4", "1"),
+    ] {
+        let (one, two) = threads_case(&dir, fmt, level, &data);
+        let loss = two.len() as f64 / one as f64 - 1.0;
+        assert!(loss < 0.01, "{fmt} -l {level}: -T 2 is {loss:.4} larger");
+        let f = dir.path(&format!("t.{fmt}"));
+        fs::write(&f, &two).unwrap();
+        for t in ["1", "2", "0"] {
+            let back = run(&["decompress", "-a", fmt, "-T", t, "-c", p(&f)]);
+            ok(&back);
+            assert!(back.stdout == data, "{fmt} -l {level}, decompress -T {t}");
+        }
+        let piped = run_stdin(&["decompress", "-a", fmt, "-T", "2"], &two);
+        ok(&piped);
+        assert!(piped.stdout == data, "{fmt} through a pipe");
+    }
+    // gzip -T has one deflate stream: one member, as Python's zlib (no member loop) sees.
+    let (_, two) = threads_case(&dir, "gzip", "6", &data);
+    let py = tool(
+        "python3",
+        &[
+            "-c",
+            "import sys,zlib\nd=zlib.decompressobj(31)\nout=d.decompress(sys.stdin.buffer.read())\nassert d.eof and not d.unused_data\nsys.stdout.buffer.write(out)",
+        ],
+        &two,
+    );
+    assert!(py == data, "one gzip member");
+    // zlib and raw deflate, from a pipe (no index there), read by zlib.
+    for (fmt, wbits) in [("zlib", "15"), ("deflate", "-15")] {
+        let c = run_stdin(&["compress", "-a", fmt, "-l", "6", "-T", "2"], &data);
+        ok(&c);
+        let script = format!(
+            "import sys,zlib\nsys.stdout.buffer.write(zlib.decompress(sys.stdin.buffer.read(),{wbits}))"
+        );
+        assert!(
+            tool("python3", &["-c", &script], &c.stdout) == data,
+            "{fmt}"
+        );
+    }
+    // Empty and tiny inputs.
+    for n in [0usize, 1, 100] {
+        for fmt in ["gzip", "zstd", "lz4"] {
+            let c = run_stdin(&["compress", "-a", fmt, "-T", "2"], &data[..n]);
+            ok(&c);
+            let d = run_stdin(&["decompress", "-a", fmt, "-T", "2"], &c.stdout);
+            ok(&d);
+            assert_eq!(d.stdout, &data[..n], "{fmt} of {n} bytes");
+        }
+    }
+}
+
+/// `decompress -T` takes foreign files as one stream, and gives the same verdict as the
+/// single-thread reader on damaged ones: a lying index is read through, corrupt data
+/// and truncated files are errors.
+#[test]
+fn threads_decompress_foreign_and_damaged_files() {
+    let data = sample(6 << 20);
+    let dir = TempDir::new("threads-bad");
+    for (fmt, args) in [
+        ("gzip", &["-6", "-c"][..]),
+        ("zstd", &["-3", "-c", "-q"]),
+        ("zstd", &["-T2", "-B1048576", "-c", "-q"]),
+        ("lz4", &["-c", "-q"]),
+        ("lz4", &["-BD", "-c", "-q"]),
+    ] {
+        let theirs = tool(fmt, args, &data);
+        let f = dir.path("theirs");
+        fs::write(&f, &theirs).unwrap();
+        let out = run(&["decompress", "-a", fmt, "-T", "2", "-c", p(&f)]);
+        ok(&out);
+        assert!(out.stdout == data, "{fmt} {args:?}");
+    }
+    // Written to a file (seekable), a -T gzip file carries its index of parts.
+    let input = dir.path("data");
+    fs::write(&input, &data).unwrap();
+    let gzf = dir.path("data.gz");
+    ok(&run(&["compress", "-l", "6", "-T", "2", "-f", p(&input)]));
+    let gz = fs::read(&gzf).unwrap();
+    assert_eq!(
+        (gz[3], &gz[12..14]),
+        (4, &b"UP"[..]),
+        "FEXTRA with the index"
+    );
+    assert!(tool("gzip", &["-d", "-c"], &gz) == data);
+    let back = run(&["decompress", "-T", "2", "-c", p(&gzf)]);
+    ok(&back);
+    assert!(back.stdout == data, "ours of ours, by the index");
+    // Our index: part 0 claimed 1000 bytes shorter, part 1 longer. The parts no longer
+    // inflate alone; the stream itself is intact, and reads as one.
+    let mut lie = gz.clone();
+    let at = 28;
+    let a = u32::from_le_bytes(lie[at..at + 4].try_into().unwrap());
+    let b = u32::from_le_bytes(lie[at + 4..at + 8].try_into().unwrap());
+    lie[at..at + 4].copy_from_slice(&(a - 1000).to_le_bytes());
+    lie[at + 4..at + 8].copy_from_slice(&(b + 1000).to_le_bytes());
+    let f = dir.path("lie.gz");
+    fs::write(&f, &lie).unwrap();
+    let out = run(&["decompress", "-T", "2", "-c", p(&f)]);
+    ok(&out);
+    assert!(out.stdout == data, "a lying index");
+    for (fmt, file) in [
+        ("gzip", gz),
+        ("zstd", threads_case(&dir, "zstd", "3", &data).1),
+        ("lz4", threads_case(&dir, "lz4", "1", &data).1),
+    ] {
+        let mut bad = file.clone();
+        let n = bad.len();
+        bad[n / 2] ^= 0x55;
+        for (what, b) in [("flipped", &bad[..]), ("cut", &file[..n - 9])] {
+            let f = dir.path("bad");
+            fs::write(&f, b).unwrap();
+            for t in ["1", "2"] {
+                let e = fails(&run(&["decompress", "-a", fmt, "-T", t, "-c", p(&f)]));
+                assert!(!e.is_empty(), "{fmt} {what} -T {t}");
+            }
+        }
+    }
+}

@@ -224,6 +224,14 @@ pub(super) fn contenders(
                 v.push(Box::new(c));
             }
         }
+        if input.detailed {
+            v.extend(super::threads::contenders(
+                tools,
+                family,
+                &input.path,
+                scratch,
+            ));
+        }
     }
     Ok(v)
 }

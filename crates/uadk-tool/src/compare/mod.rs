@@ -34,6 +34,7 @@ mod nullengine;
 mod peers;
 mod report;
 mod targets;
+mod threads;
 
 use crate::common::{Context, Error, Result};
 use chart::{draw_chart, register_font, ChartInfo};
@@ -302,6 +303,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     fs::create_dir_all(&args.out).context(args.out.display())?;
     let original = get_affinity();
     let cpus_total = original.as_ref().map_or(1, |s| cpus_in(s).len());
+    threads::remember(original, cpus_total);
     let pinned = match &original {
         Some(set) => {
             let mine = cpus_in(set);

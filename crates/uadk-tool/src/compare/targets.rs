@@ -238,6 +238,7 @@ pub(super) fn targets(rows: &[Row], scaling: Option<&AsyncScaling>) -> Vec<Targe
         factor,
         met: factor.map(|f| f >= 1.8),
     });
+    t.extend(super::threads::targets(rows));
     let rss = scaling.and_then(|s| s.ctx_rss_kib);
     t.push(Target {
         what: "bounded RSS per context (warm sync context of the CPU engine)".into(),

@@ -4,7 +4,7 @@
 
 use super::future::CompFuture;
 use super::session::Session;
-use crate::drv::{Callback, CallbackWords, Completion, Job, JobBuf, OnDone};
+use crate::drv::{Callback, CallbackWords, Completion, Job, JobBuf, OnDone, ReqKind};
 use crate::error::Error;
 use crate::wd::CtxMode;
 use std::sync::atomic::Ordering;
@@ -39,7 +39,7 @@ impl Session {
         dst: JobBuf,
         callback: Callback,
     ) -> std::result::Result<(), SubmitError> {
-        self.submit_job(src, dst, OnDone::Closure(callback))
+        self.submit_job(src, dst, true, OnDone::Closure(callback))
     }
 
     /// [`Session::submit`] with a plain function for the callback and words of the
@@ -52,13 +52,30 @@ impl Session {
         f: fn(Completion, CallbackWords),
         words: CallbackWords,
     ) -> std::result::Result<(), SubmitError> {
-        self.submit_job(src, dst, OnDone::Fn(f, words))
+        self.submit_job(src, dst, true, OnDone::Fn(f, words))
+    }
+
+    /// [`Session::submit`] of one part of a raw deflate stream split into independent
+    /// parts, for parallel work on one stream: `last` unset, the part is not the end of
+    /// its stream ([`Request::last`](crate::drv::Request::last) says what such a part
+    /// holds); set, it is an ordinary block request. Engines that cannot make parts (the
+    /// hardware ends every request with a final block) leave them to the CPU engine,
+    /// which then runs them at submission.
+    pub fn submit_part(
+        &self,
+        src: JobBuf,
+        dst: JobBuf,
+        last: bool,
+        callback: Callback,
+    ) -> std::result::Result<(), SubmitError> {
+        self.submit_job(src, dst, last, OnDone::Closure(callback))
     }
 
     fn submit_job(
         &self,
         src: JobBuf,
         dst: JobBuf,
+        last: bool,
         callback: OnDone,
     ) -> std::result::Result<(), SubmitError> {
         let fail = |error, src, dst| Err(SubmitError { error, src, dst });
@@ -74,8 +91,21 @@ impl Session {
             src,
             dst,
             callback,
+            last,
         };
-        if let Some(cpu) = self.cpu() {
+        let part_elsewhere = !last && !self.on_cpu && {
+            let drv = &*self.comp.driver;
+            match drv.check(&self.params, ReqKind::Part) {
+                Ok(()) => false,
+                Err(e) if self.comp.fallback.is_none() => return fail(e, job.src, job.dst),
+                Err(_) => true,
+            }
+        };
+        if let Some(cpu) = self.cpu().or(if part_elsewhere {
+            self.comp.fallback.as_ref()
+        } else {
+            None
+        }) {
             // The hardware cannot serve this session: the CPU engine runs it now, and the
             // next poll completes it, as for a request a device failed.
             let r = job.run_with(|req| cpu.process(req));

@@ -66,6 +66,9 @@ pub enum ReqKind {
     Block,
     /// Part of a stream.
     Stream,
+    /// A non-final part of a deflate stream split into independent parts (see
+    /// [`Request::last`]).
+    Part,
 }
 
 /// One context (queue) of a driver.
@@ -201,7 +204,12 @@ pub struct Request<'a, 'b> {
     pub dst: Dst<'a, 'b>,
     /// Stream state for stream requests; `None` for block requests.
     pub stream: Option<&'a mut StreamState>,
-    /// Last piece of a stream (UADK `req->last`).
+    /// Last piece of a stream (UADK `req->last`). A block request (no stream state) with
+    /// `last` unset is a *part*: raw deflate, compressed or decompressed on its own, that
+    /// is not the end of the stream it belongs to. A compressed part holds only non-final
+    /// blocks, none reaching before its start, and ends byte-aligned after an empty stored
+    /// block (a full flush); parts joined in order, the last an ordinary block request,
+    /// are one deflate stream. Decompressing one takes all its input, which must end so.
     pub last: bool,
     /// Compression streams: emit all output for the input consumed so far (zlib's
     /// `Z_SYNC_FLUSH`), as hardware does per request.
@@ -221,6 +229,14 @@ impl<'a, 'b> Request<'a, 'b> {
             last: true,
             sync_flush: false,
             prev_block: BlockType::Compressed,
+        }
+    }
+
+    /// A block request that is a part of a stream (`last` unset: see [`Request::last`]).
+    pub fn part(params: ReqParams, src: Src<'a>, dst: Dst<'a, 'b>, last: bool) -> Request<'a, 'b> {
+        Request {
+            last,
+            ..Request::block(params, src, dst)
         }
     }
 }
@@ -364,6 +380,8 @@ pub struct Job {
     pub dst: JobBuf,
     /// Run once on completion.
     pub callback: OnDone,
+    /// Unset for a part that is not the last of its stream ([`Request::last`]).
+    pub last: bool,
 }
 
 impl std::fmt::Debug for Job {
@@ -382,10 +400,11 @@ impl Job {
         &mut self,
         f: impl FnOnce(&mut Request<'_, '_>) -> Result<Output>,
     ) -> Result<Output> {
-        f(&mut Request::block(
+        f(&mut Request::part(
             self.params,
             self.src.src(),
             self.dst.dst(),
+            self.last,
         ))
     }
 

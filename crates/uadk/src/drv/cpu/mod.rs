@@ -13,13 +13,16 @@
 //! - lz4: lz4_flex, the LZ4 block format;
 //! - lz77_zstd and lz77_only: zstd's match finders writing the ZIP engine's layout
 //!   (`lz77.rs`, `hw::lz77`);
-//! - zstd: libzstd (`zstd.rs`), blocks and streams.
+//! - zstd: libzstd (`zstd.rs`), blocks and streams;
+//! - parts of a raw deflate stream split for parallel work (`part.rs`): the same codecs
+//!   per level, joined by full flushes.
 //!
 //! All codec state lives in the context and is reused: no heap allocation per request once
 //! a context has seen each kind of request once.
 
 pub mod isal;
 mod lz77;
+mod part;
 mod zstd;
 
 use super::hdr::{self, Header};
@@ -91,6 +94,12 @@ impl Driver for CpuDriver {
                     "{} decompression (an intermediate format: compression only, as in UADK)",
                     params.alg.name()
                 ),
+            });
+        }
+        if kind == ReqKind::Part && params.alg != Alg::Deflate {
+            return Err(Error::Unsupported {
+                driver: DRIVER_NAME,
+                what: format!("parts of {} (parts are raw deflate)", params.alg.name()),
             });
         }
         if params.alg == Alg::Lz4 && kind == ReqKind::Stream {
@@ -276,7 +285,13 @@ struct Codecs {
     inflate: Option<Decompress>,
     zlib: Option<(ReqParams, Compress)>,
     zstd: zstd::ZstdBlock,
+    /// Parts: the walk and inflate of raw deflate parts, and the walk's output.
+    part_inf: Option<part::RawInflate>,
+    part_scratch: Vec<u8>,
 }
+
+/// Output the walk of a libdeflate part inflates into (and drops), per call.
+const PART_SCRATCH: usize = 256 * 1024;
 
 impl Engine {
     /// Run one request: a block request, or one call of a stream.
@@ -313,16 +328,21 @@ impl Engine {
             return st.run(input, out, req.last, req.sync_flush);
         }
         let input = req.src.contiguous(&mut self.scratch_in);
+        let last = req.last;
         let (produced, consumed) = match &mut req.dst {
-            Dst::Flat(out) => self.codecs.block(&req.params, input, out)?,
+            Dst::Flat(out) if last => self.codecs.block(&req.params, input, out)?,
+            Dst::Flat(out) => self.codecs.part(&req.params, input, out)?,
             dst => {
                 let cap = dst.len();
                 if self.scratch_out.len() < cap {
                     self.scratch_out.resize(cap, 0);
                 }
-                let r = self
-                    .codecs
-                    .block(&req.params, input, &mut self.scratch_out[..cap])?;
+                let out = &mut self.scratch_out[..cap];
+                let r = if last {
+                    self.codecs.block(&req.params, input, out)?
+                } else {
+                    self.codecs.part(&req.params, input, out)?
+                };
                 dst.scatter(&self.scratch_out[..r.0]);
                 r
             }
@@ -330,7 +350,7 @@ impl Engine {
         Ok(Output {
             consumed,
             produced,
-            end: true,
+            end: last,
             lz77: None,
         })
     }
@@ -407,6 +427,83 @@ impl Codecs {
                 what: alg.name().to_string(),
             }),
         }
+    }
+
+    /// One part of a split raw deflate stream that is not its last ([`Request::last`]);
+    /// returns (produced, consumed).
+    fn part(&mut self, p: &ReqParams, input: &[u8], out: &mut [u8]) -> Result<(usize, usize)> {
+        if p.alg != Alg::Deflate {
+            return Err(Error::InvalidParam(format!(
+                "parts are raw deflate, not {}",
+                p.alg.name()
+            )));
+        }
+        let cap = out.len();
+        if p.op == OpType::Decompress {
+            let n = self.part_inflater()?.inflate_part(input, out)?;
+            return Ok((n, input.len()));
+        }
+        let level = p.level.get();
+        if level == 1 {
+            // ISA-L's stateful deflate, fresh (no history), ends the part with a sync flush.
+            let isal = self.isal.get_or_insert_with(|| IsalDeflate::new(1));
+            isal.stream_reset(Wrapper::Raw, p.window.bits() as u32)
+                .map_err(|e| isal_err(e, cap))?;
+            let (mut i, mut o) = (0, 0);
+            loop {
+                if o == cap {
+                    return Err(Error::OutputTooSmall { capacity: cap });
+                }
+                let (used, made, _) = isal
+                    .stream(&input[i..], &mut out[o..], false, true)
+                    .map_err(|e| isal_err(e, cap))?;
+                i += used;
+                o += made;
+                // With room to spare once all input is in, the flush is complete.
+                if i == input.len() && o < cap {
+                    return Ok((o, i));
+                }
+                if used == 0 && made == 0 {
+                    return Err(Error::OutputTooSmall { capacity: cap });
+                }
+            }
+        }
+        if p.window == WindowSize::W32K {
+            // libdeflate's stream, its final block made non-final (part.rs).
+            if cap < 6 {
+                return Err(Error::OutputTooSmall { capacity: cap });
+            }
+            let n = self.deflate(p, input, &mut out[..cap - 6])?;
+            if self.part_scratch.len() < PART_SCRATCH {
+                self.part_scratch.resize(PART_SCRATCH, 0);
+            }
+            self.part_inflater()?;
+            let inf = self.part_inf.as_mut().expect("made above");
+            let (fin, end) = inf.final_block(&out[..n], &mut self.part_scratch)?;
+            return Ok((part::seal(out, n, fin, end)?, input.len()));
+        }
+        // Smaller windows: zlib-rs makes the part itself with a full flush.
+        let c = match &mut self.zlib {
+            Some((key, c)) if key == p => {
+                c.reset();
+                c
+            }
+            slot => &mut slot.insert((*p, new_compress(p))).1,
+        };
+        c.compress(input, out, FlushCompress::Full)
+            .map_err(|e| Error::InvalidParam(format!("zlib: {e}")))?;
+        let (i, o) = (c.total_in() as usize, c.total_out() as usize);
+        if i < input.len() || o == cap {
+            return Err(Error::OutputTooSmall { capacity: cap });
+        }
+        Ok((o, i))
+    }
+
+    fn part_inflater(&mut self) -> Result<&mut part::RawInflate> {
+        if self.part_inf.is_none() {
+            self.part_inf = Some(part::RawInflate::new()?);
+        }
+        Ok(self.part_inf.as_mut().expect("set above"))
     }
 
     fn deflate(&mut self, p: &ReqParams, input: &[u8], out: &mut [u8]) -> Result<usize> {
@@ -809,6 +906,58 @@ mod tests {
                 assert!(matches!(err, Err(Error::OutputTooSmall { .. })), "{alg}");
             }
         }
+    }
+
+    fn part(e: &mut Engine, p: ReqParams, input: &[u8], cap: usize, last: bool) -> Result<Vec<u8>> {
+        let mut out = vec![0u8; cap];
+        let mut req = Request::part(p, Src::Flat(input), Dst::Flat(&mut out), last);
+        let o = e.run(&mut req)?;
+        assert_eq!(o.end, last);
+        out.truncate(o.produced);
+        Ok(out)
+    }
+
+    #[test]
+    fn parts_join_into_one_stream_and_inflate_alone() {
+        let data: Vec<u8> = (0..300_000u32)
+            .map(|i| ((i % 251) ^ (i / 7) ^ (i.wrapping_mul(i) >> 13)) as u8)
+            .collect();
+        let mut e = Engine::default();
+        for (level, w) in [
+            (1, WindowSize::W32K),
+            (1, WindowSize::W8K),
+            (6, WindowSize::W32K),
+            (12, WindowSize::W32K),
+            (6, WindowSize::W4K),
+        ] {
+            let pc = params(Alg::Deflate, OpType::Compress, level, w);
+            let pd = params(Alg::Deflate, OpType::Decompress, 1, w);
+            let pieces = [&data[..100_000], &data[100_000..100_000], &data[100_000..]];
+            let mut joined = Vec::new();
+            for (k, piece) in pieces.iter().enumerate() {
+                let last = k == pieces.len() - 1;
+                let z = part(&mut e, pc, piece, piece.len() + 1000, last).unwrap();
+                if !last {
+                    assert_eq!(&z[z.len() - 4..], &[0, 0, 0xff, 0xff], "L{level} {w:?}");
+                    let back = part(&mut e, pd, &z, piece.len() + 10, false).unwrap();
+                    assert_eq!(&back[..], *piece);
+                }
+                joined.extend_from_slice(&z);
+            }
+            let back = block(&mut e, pd, &joined, data.len()).unwrap();
+            assert_eq!(back, data, "L{level} {w:?}");
+        }
+        // Parts are raw deflate only.
+        let pg = params(Alg::Gzip, OpType::Compress, 1, WindowSize::W32K);
+        assert!(part(&mut e, pg, &data, 400_000, false).is_err());
+        let d = CpuDriver::new();
+        assert!(d.check(&pg, ReqKind::Part).is_err());
+        assert!(d
+            .check(
+                &params(Alg::Deflate, OpType::Compress, 6, WindowSize::W32K),
+                ReqKind::Part
+            )
+            .is_ok());
     }
 
     #[test]

@@ -155,6 +155,12 @@ impl Driver for HisiZipDriver {
     }
 
     fn check(&self, params: &ReqParams, kind: ReqKind) -> Result<()> {
+        if kind == ReqKind::Part {
+            // The engine ends every block request with a final block.
+            return Err(unsupported(
+                "parts of a deflate stream split for parallel work",
+            ));
+        }
         match params.alg {
             Alg::Lz77Zstd | Alg::Lz77Only if params.op == OpType::Decompress => {
                 return Err(unsupported(format!(
