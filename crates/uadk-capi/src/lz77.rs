@@ -245,7 +245,7 @@ struct Sent<T>(T);
 unsafe impl<T> Send for Sent<T> {}
 
 /// `wd_do_comp_async` on an lz77 session, with the semantics of the other algorithms'
-/// (`comp.rs`): the request is copied now and the callback gets the copy; flat buffers are
+/// (`comp/submit.rs`): the request is copied now and the callback gets the copy; flat buffers are
 /// the caller's memory except on the CPU engine (`bounce`), which works on copies written
 /// back when the request is reaped; a request finishing after its framework was torn down
 /// (`live` false) touches nothing of the caller's. SGL outputs travel as one owned buffer
