@@ -86,6 +86,10 @@ pub(super) fn finish(req: &mut wd_comp_req, o: Outcome) -> c_int {
             if e.is_data_error() || matches!(e, Error::OutputTooSmall { .. }) {
                 0
             } else {
+                // A call error says little by its code alone (most are -WD_EINVAL).
+                if uadk::wd::env::log_info() {
+                    eprintln!("uadk: request failed: {e}");
+                }
                 neg(&e)
             }
         }
