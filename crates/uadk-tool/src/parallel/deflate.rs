@@ -138,40 +138,27 @@ pub fn compress_deflate(
     let mut pipe = Pipeline::new(&comp, &sess, threads * 2 + 1, cap);
     let mut src = input.source();
     let mut total = 0u64;
-    let mut more = true;
-    loop {
-        while more && pipe.has_room() {
-            match src.next(size, pipe.next_seq == 0)? {
-                Some(c) => {
-                    more = !c.last;
-                    // The checksum, in order, while the engines work.
-                    if !matches!(check, Check::None) {
-                        check.update(chunk_bytes(&c.src));
-                    }
-                    total += c.len as u64;
-                    pipe.submit(c.src, c.len, Some(c.last))?;
-                }
-                None => more = false,
+    pipe.pump(
+        &mut src,
+        size,
+        true,
+        |c| {
+            // The checksum, in order, while the engines work.
+            if !matches!(check, Check::None) {
+                check.update(chunk_bytes(&c.src));
             }
-        }
-        let Some(d) = pipe.next_done(true)? else {
-            if !more {
-                break;
-            }
-            continue;
-        };
-        let o = d
-            .result
-            .as_ref()
-            .map_err(|e| Error::from(e.clone()))?
-            .to_owned();
-        let bytes = pipe.output(&d, o.produced);
-        out.file.write_all(bytes)?;
-        out.count += bytes.len() as u64;
-        sizes.push(o.produced as u32);
-        pipe.slab.give(d.slot);
-        src.recycle(d.src);
-    }
+            total += c.len as u64;
+            true
+        },
+        |pipe, d| {
+            let o = d.result.as_ref().map_err(|e| Error::from(e.clone()))?;
+            let bytes = pipe.output(d, o.produced);
+            out.file.write_all(bytes)?;
+            out.count += bytes.len() as u64;
+            sizes.push(o.produced as u32);
+            Ok(())
+        },
+    )?;
     drop(pipe);
     match check {
         Check::Crc(h) => {

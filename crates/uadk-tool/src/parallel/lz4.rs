@@ -25,41 +25,31 @@ pub fn compress_lz4(threads: usize, input: Input<'_>, out: &mut Out<'_>) -> Resu
     let mut hash = twox_hash::XxHash32::with_seed(0);
     let mut pipe = Pipeline::new(&comp, &sess, threads * 2 + 1, cap);
     let mut src = input.source();
-    let mut more = true;
-    loop {
-        while more && pipe.has_room() {
-            match src.next(LZ4_BLOCK, pipe.next_seq == 0)? {
-                Some(c) if c.len == 0 => more = false,
-                Some(c) => {
-                    more = !c.last;
-                    hash.write(chunk_bytes(&c.src));
-                    pipe.submit(c.src, c.len, None)?;
+    pipe.pump(
+        &mut src,
+        LZ4_BLOCK,
+        false,
+        |c| {
+            hash.write(chunk_bytes(&c.src));
+            c.len > 0
+        },
+        |pipe, d| {
+            let raw_len = d.len;
+            match &d.result {
+                // Stored raw unless it shrank, as `lz4` does.
+                Ok(o) if o.produced < raw_len => {
+                    out.write(&(o.produced as u32).to_le_bytes())?;
+                    out.write(pipe.output(d, o.produced))?;
                 }
-                None => more = false,
+                Ok(_) | Err(uadk::Error::OutputTooSmall { .. }) => {
+                    out.write(&(raw_len as u32 | 0x8000_0000).to_le_bytes())?;
+                    out.write(chunk_bytes(&d.src))?;
+                }
+                Err(e) => return Err(e.clone().into()),
             }
-        }
-        let Some(d) = pipe.next_done(true)? else {
-            if !more {
-                break;
-            }
-            continue;
-        };
-        let raw_len = d.len;
-        match &d.result {
-            // Stored raw unless it shrank, as `lz4` does.
-            Ok(o) if o.produced < raw_len => {
-                out.write(&(o.produced as u32).to_le_bytes())?;
-                out.write(pipe.output(&d, o.produced))?;
-            }
-            Ok(_) | Err(uadk::Error::OutputTooSmall { .. }) => {
-                out.write(&(raw_len as u32 | 0x8000_0000).to_le_bytes())?;
-                out.write(chunk_bytes(&d.src))?;
-            }
-            Err(e) => return Err(e.clone().into()),
-        }
-        pipe.slab.give(d.slot);
-        src.recycle(d.src);
-    }
+            Ok(())
+        },
+    )?;
     drop(pipe);
     out.write(&0u32.to_le_bytes())?;
     out.write(&(hash.finish() as u32).to_le_bytes())?;

@@ -1,5 +1,6 @@
 //! The requests in flight: output slots, submission, completions handed back in order.
 
+use super::io::{Chunk, Source};
 use crate::common::Result;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -128,6 +129,41 @@ impl<'s> Pipeline<'s> {
                 return Ok(None);
             }
             self.comp.poll_wait(0, Duration::from_millis(20))?;
+        }
+    }
+
+    /// Run `src` through the pipeline in chunks of `chunk` bytes: each chunk goes to `take`
+    /// first, in order (false leaves it out and ends the input), then to the engines (as a
+    /// part of one stream when `parts`); each completion goes to `done` in order, and its
+    /// buffers are reused.
+    pub(super) fn pump(
+        &mut self,
+        src: &mut Source<'_>,
+        chunk: usize,
+        parts: bool,
+        mut take: impl FnMut(&Chunk) -> bool,
+        mut done: impl FnMut(&Self, &Done) -> Result<()>,
+    ) -> Result<()> {
+        let mut more = true;
+        loop {
+            while more && self.has_room() {
+                match src.next(chunk, self.next_seq == 0)? {
+                    Some(c) if take(&c) => {
+                        more = !c.last;
+                        self.submit(c.src, c.len, parts.then_some(c.last))?;
+                    }
+                    _ => more = false,
+                }
+            }
+            let Some(d) = self.next_done(true)? else {
+                if !more {
+                    return Ok(());
+                }
+                continue;
+            };
+            done(self, &d)?;
+            self.slab.give(d.slot);
+            src.recycle(d.src);
         }
     }
 

@@ -27,32 +27,17 @@ pub fn compress_zstd(
     let cap = sess.compress_bound(ZSTD_CHUNK);
     let mut pipe = Pipeline::new(&comp, &sess, threads * 2 + 1, cap);
     let mut src = input.source();
-    let mut more = true;
-    loop {
-        while more && pipe.has_room() {
-            match src.next(ZSTD_CHUNK, pipe.next_seq == 0)? {
-                Some(c) => {
-                    more = !c.last;
-                    pipe.submit(c.src, c.len, None)?;
-                }
-                None => more = false,
-            }
-        }
-        let Some(d) = pipe.next_done(true)? else {
-            if !more {
-                break;
-            }
-            continue;
-        };
-        let o = d
-            .result
-            .as_ref()
-            .map_err(|e| Error::from(e.clone()))?
-            .to_owned();
-        out.write(pipe.output(&d, o.produced))?;
-        pipe.slab.give(d.slot);
-        src.recycle(d.src);
-    }
+    pipe.pump(
+        &mut src,
+        ZSTD_CHUNK,
+        false,
+        |_| true,
+        |pipe, d| {
+            let o = d.result.as_ref().map_err(|e| Error::from(e.clone()))?;
+            out.write(pipe.output(d, o.produced))?;
+            Ok(())
+        },
+    )?;
     Ok(())
 }
 
