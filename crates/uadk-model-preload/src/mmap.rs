@@ -123,12 +123,9 @@ pub unsafe extern "C" fn mmap(
     fd: c_int,
     off: libc::off_t,
 ) -> *mut c_void {
-    if let Some(q) = queue_of(fd) {
-        return map_queue(q, len, flags, off);
-    }
     let f = real!(mmap: MmapFn);
-    // SAFETY: the C contract.
-    unsafe { f(addr, len, prot, flags, fd, off) }
+    // SAFETY: the C contract, passed on.
+    unsafe { map_or_pass(f, addr, len, prot, flags, fd, off) }
 }
 
 /// `mmap64(2)`.
@@ -144,10 +141,27 @@ pub unsafe extern "C" fn mmap64(
     fd: c_int,
     off: libc::off_t,
 ) -> *mut c_void {
+    let f = real!(mmap64: MmapFn);
+    // SAFETY: the C contract, passed on.
+    unsafe { map_or_pass(f, addr, len, prot, flags, fd, off) }
+}
+
+/// A queue's region from the model, or the C library's `f` for any other descriptor.
+///
+/// # Safety
+/// As `mmap(2)`.
+unsafe fn map_or_pass(
+    f: MmapFn,
+    addr: *mut c_void,
+    len: libc::size_t,
+    prot: c_int,
+    flags: c_int,
+    fd: c_int,
+    off: libc::off_t,
+) -> *mut c_void {
     if let Some(q) = queue_of(fd) {
         return map_queue(q, len, flags, off);
     }
-    let f = real!(mmap64: MmapFn);
     // SAFETY: the C contract.
     unsafe { f(addr, len, prot, flags, fd, off) }
 }

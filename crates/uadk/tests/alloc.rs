@@ -224,6 +224,23 @@ fn model() {
     .unwrap();
 }
 
+/// A framework on the modelled device with `sync` sync contexts per op type and `async_`
+/// async compression contexts.
+fn hw_comp(alg: Alg, sync: u32, async_: u32) -> Comp {
+    let comp = Comp::new(
+        CompConfig::new()
+            .alg(alg)
+            .task_type(uadk::TaskType::Hw)
+            .ctxs(CtxMode::Sync, OpType::Compress, sync)
+            .ctxs(CtxMode::Sync, OpType::Decompress, sync)
+            .ctxs(CtxMode::Async, OpType::Compress, async_)
+            .ctxs(CtxMode::Async, OpType::Decompress, 0),
+    )
+    .unwrap();
+    assert_eq!(comp.driver_name(), "hisi_zip");
+    comp
+}
+
 /// The same through the HiSilicon ZIP driver over a modelled device: the caller's thread
 /// (driver, QM ring, framework) allocates nothing per request; the model's engine thread
 /// is not counted.
@@ -231,17 +248,7 @@ fn model() {
 fn hisi_driver_block_requests_do_not_allocate() {
     model();
     for alg in [Alg::Deflate, Alg::Zlib, Alg::Gzip] {
-        let comp = Comp::new(
-            CompConfig::new()
-                .alg(alg)
-                .task_type(uadk::TaskType::Hw)
-                .ctxs(CtxMode::Sync, OpType::Compress, 1)
-                .ctxs(CtxMode::Sync, OpType::Decompress, 1)
-                .ctxs(CtxMode::Async, OpType::Compress, 0)
-                .ctxs(CtxMode::Async, OpType::Decompress, 0),
-        )
-        .unwrap();
-        assert_eq!(comp.driver_name(), "hisi_zip");
+        let comp = hw_comp(alg, 1, 0);
         let c = comp
             .session(&SessionSetup::new(alg, OpType::Compress))
             .unwrap();
@@ -290,17 +297,7 @@ fn hisi_driver_async_requests_do_not_allocate() {
     model();
     const WINDOW: usize = 16;
     for alg in [Alg::Deflate, Alg::Zlib, Alg::Gzip] {
-        let comp = Comp::new(
-            CompConfig::new()
-                .alg(alg)
-                .task_type(uadk::TaskType::Hw)
-                .ctxs(CtxMode::Sync, OpType::Compress, 0)
-                .ctxs(CtxMode::Sync, OpType::Decompress, 0)
-                .ctxs(CtxMode::Async, OpType::Compress, 1)
-                .ctxs(CtxMode::Async, OpType::Decompress, 0),
-        )
-        .unwrap();
-        assert_eq!(comp.driver_name(), "hisi_zip");
+        let comp = hw_comp(alg, 0, 1);
         let c = comp
             .session(&SessionSetup::new(alg, OpType::Compress))
             .unwrap();
