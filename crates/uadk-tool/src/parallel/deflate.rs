@@ -21,8 +21,11 @@ const MAX_PARTS: usize = 16_000;
 /// Index subfield id in the gzip extra field, and its version.
 const INDEX_ID: [u8; 2] = *b"UP";
 const INDEX_VERSION: u8 = 1;
-/// Bytes before the first compressed size in our gzip header.
-const INDEX_SIZES_AT: usize = 10 + 2 + 4 + 1 + 3 + 4 + 4;
+/// Bytes of the index subfield before its sizes: version, 3 reserved, part size, count.
+const INDEX_FIXED: usize = 1 + 3 + 4 + 4;
+/// Bytes before the first compressed size in our gzip header (fixed header, XLEN, the
+/// subfield's id and length, then [`INDEX_FIXED`]).
+const INDEX_SIZES_AT: usize = 10 + 2 + 4 + INDEX_FIXED;
 
 /// The deflate family's container around the parts.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -74,7 +77,7 @@ fn gzip_header(parts: usize, part_size: usize, level: u32) -> Vec<u8> {
     let mut h = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3];
     if parts > 0 {
         h[3] = 4; // FEXTRA
-        let sub = 1 + 3 + 4 + 4 + 4 * parts;
+        let sub = INDEX_FIXED + 4 * parts;
         h.extend_from_slice(&((4 + sub) as u16).to_le_bytes());
         h.extend_from_slice(&INDEX_ID);
         h.extend_from_slice(&(sub as u16).to_le_bytes());
@@ -196,7 +199,10 @@ fn gzip_units(data: &[u8]) -> Option<(usize, Vec<Unit>)> {
     let sub = u16::from_le_bytes([data[14], data[15]]) as usize;
     let (part, count) = (rd(20), rd(24));
     let hdr = 12 + xlen;
-    if sub != 4 + 1 + 3 + 4 + 4 * count - 4
+    if Some(sub)
+        != count
+            .checked_mul(4)
+            .and_then(|n| n.checked_add(INDEX_FIXED))
         || xlen != 4 + sub
         || count == 0
         || part == 0
@@ -247,4 +253,99 @@ pub fn decompress_gzip(data: &[u8], threads: usize, out: &mut Out<'_>) -> Result
         return Err(uadk::Error::ChecksumMismatch.into());
     }
     Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parallel::Mapped;
+    use std::fs::File;
+
+    fn scratch(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("uadk-par-{}-{name}", std::process::id()))
+    }
+
+    /// Some compressible bytes: words of a small vocabulary, a counter between them.
+    fn sample(n: usize) -> Vec<u8> {
+        let words = ["alpha ", "beta ", "gamma ", "delta\n", "epsilon "];
+        let mut v = Vec::with_capacity(n + 16);
+        let mut i = 0u64;
+        while v.len() < n {
+            v.extend_from_slice(words[(i * 7 % 5) as usize].as_bytes());
+            v.extend_from_slice(i.to_string().as_bytes());
+            i += 1;
+        }
+        v.truncate(n);
+        v
+    }
+
+    #[test]
+    fn the_index_reads_back_as_written() {
+        let mut h = gzip_header(3, 1 << 20, 6);
+        for (k, c) in [100u32, 200, 50].iter().enumerate() {
+            h[INDEX_SIZES_AT + 4 * k..][..4].copy_from_slice(&c.to_le_bytes());
+        }
+        let hdr = h.len();
+        h.resize(hdr + 350, 0);
+        // Trailer: a CRC, then 2 MiB + 7 bytes of content.
+        h.extend_from_slice(&[0; 4]);
+        h.extend_from_slice(&((2 << 20) + 7u32).to_le_bytes());
+        let (at, units) = gzip_units(&h).expect("our own index");
+        assert_eq!(at, hdr);
+        let got: Vec<_> = units
+            .iter()
+            .map(|u| (u.start - hdr, u.end - hdr, u.out_len))
+            .collect();
+        assert_eq!(got, [(0, 100, 1 << 20), (100, 300, 1 << 20), (300, 350, 7)]);
+        // A subfield length other than the layout's is not our index.
+        let mut bad = h.clone();
+        bad[14] += 4;
+        bad[10] += 4;
+        assert!(gzip_units(&bad).is_none());
+    }
+
+    /// A `-T` gzip file written to a regular file inflates by its index, all parts at
+    /// once, rather than being declined to the sequential reader.
+    #[test]
+    fn our_parts_decompress_in_parallel() {
+        let data = sample(5 << 20);
+        let (src_path, gz_path, out_path) = (scratch("in"), scratch("gz"), scratch("out"));
+        std::fs::write(&src_path, &data).unwrap();
+        let src = File::open(&src_path).unwrap();
+        let mapped = Mapped::new(&src, data.len() as u64).expect("mapped");
+        let mut gz = File::create(&gz_path).unwrap();
+        let mut out = Out {
+            file: &mut gz,
+            seekable: true,
+            count: 0,
+        };
+        compress_deflate(
+            Wrap::Gzip,
+            Level::L6,
+            WindowSize::W32K,
+            2,
+            Input::Mapped(&mapped),
+            &mut out,
+        )
+        .unwrap();
+        drop(gz);
+        let packed = std::fs::read(&gz_path).unwrap();
+        let (_, units) = gzip_units(&packed).expect("an index");
+        assert_eq!(units.len(), data.len().div_ceil(PART_LN));
+        let mut sink = File::create(&out_path).unwrap();
+        let mut out = Out {
+            file: &mut sink,
+            seekable: true,
+            count: 0,
+        };
+        assert_eq!(
+            decompress_gzip(&packed, 2, &mut out).unwrap(),
+            Outcome::Done
+        );
+        drop(sink);
+        assert!(std::fs::read(&out_path).unwrap() == data);
+        for p in [src_path, gz_path, out_path] {
+            let _ = std::fs::remove_file(p);
+        }
+    }
 }

@@ -164,12 +164,14 @@ impl RawInflate {
                 }
                 return Ok(o);
             }
-            if o == out.len() {
-                return Err(Error::OutputTooSmall {
-                    capacity: out.len(),
-                });
-            }
+            // A full output is not yet too small: the part's last block may end, and its
+            // empty stored block follow, with no byte more to write.
             if st.consumed == 0 && st.produced == 0 {
+                if o == out.len() {
+                    return Err(Error::OutputTooSmall {
+                        capacity: out.len(),
+                    });
+                }
                 return Err(Error::CorruptData("inflate made no progress".into()));
             }
         }
@@ -255,10 +257,21 @@ mod tests {
                         let (f, e) = inf.final_block(&z[..n], &mut scratch).unwrap();
                         let m = seal(&mut z, n, f, e).unwrap();
                         z.truncate(m);
-                        // Alone, the part inflates to its piece and ends cleanly.
-                        let mut back = vec![0u8; p.len() + 1];
-                        let got = inf.inflate_part(&z, &mut back).unwrap();
-                        assert_eq!(&back[..got], &p[..]);
+                        // Alone, the part inflates to its piece and ends cleanly, into
+                        // room to spare or exactly its size (the empty stored block after
+                        // the last byte needs no room).
+                        for room in [p.len() + 1, p.len()] {
+                            let mut back = vec![0u8; room];
+                            let got = inf.inflate_part(&z, &mut back).unwrap();
+                            assert_eq!(&back[..got], &p[..], "room {room}");
+                        }
+                        if !p.is_empty() {
+                            let mut back = vec![0u8; p.len() - 1];
+                            assert!(matches!(
+                                inf.inflate_part(&z, &mut back),
+                                Err(Error::OutputTooSmall { .. })
+                            ));
+                        }
                     }
                     joined.extend_from_slice(&z);
                 }
