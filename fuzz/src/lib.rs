@@ -4,7 +4,7 @@
 
 use std::io::Read;
 use std::sync::OnceLock;
-use uadk::model::{self, DeviceGroup};
+use uadk::model::{self, DeviceGroup, EngineKind};
 use uadk::{Alg, Comp, CompConfig, CtxMode, Error, Level, OpType, Session, SessionSetup, TaskType};
 
 pub use uadk;
@@ -29,7 +29,9 @@ pub fn cpu() -> &'static Comp {
     C.get_or_init(|| Comp::new(config()).expect("CPU engine"))
 }
 
-/// The hisi_zip driver over one modelled device (hardware version 3).
+/// The hisi_zip driver over one modelled device (hardware version 3) whose engine runs in
+/// line (`EngineKind::ZipInline`): the same driver, SQEs and checks, without a thread
+/// hand-off per request, which cost more than the work (docs/reliability.md).
 pub fn hw() -> &'static Comp {
     static C: OnceLock<Comp> = OnceLock::new();
     C.get_or_init(|| {
@@ -39,7 +41,7 @@ pub fn hw() -> &'static Comp {
             node: 0,
             hw_ver: 3,
             queues: 16,
-            ..DeviceGroup::default()
+            engine: EngineKind::ZipInline,
         }])
         .expect("device model");
         let c = Comp::new(config().task_type(TaskType::Hw)).expect("hisi_zip over the model");

@@ -59,6 +59,8 @@ pub(super) struct Shared {
     pub(super) sq_tail: AtomicU16,
     /// The engine sleeps (or is about to) on `kick`: an SQ doorbell must wake it.
     pub(super) engine_asleep: AtomicBool,
+    /// The engine of an [`EngineKind::ZipInline`] queue, run by the doorbell.
+    pub(super) inline: Option<Mutex<engine::Engine>>,
 }
 
 impl Shared {
@@ -149,6 +151,102 @@ impl Shared {
         st.cq_pending += 1;
     }
 
+    /// Execute the SQE in `slot` (faults, checks, the engine), write it back, and post its
+    /// completion; the state lock, still held, goes to the caller.
+    fn execute(
+        &self,
+        eng: &mut engine::Engine,
+        slot: u16,
+        null: bool,
+    ) -> std::sync::MutexGuard<'_, EngineState> {
+        let fault = self.dev.take_fault();
+        let p = self.sqe_ptr(slot);
+        // SAFETY: the driver wrote this SQE before ringing the doorbell that moved
+        // the tail past it, and does not touch it until its CQE arrives.
+        let mut sqe = unsafe { p.read_volatile() };
+        let qc_type = self.qc_type.load(Ordering::Relaxed);
+        // SAFETY: the SVA contract: the SGLs an SQE names are valid until its CQE.
+        let verdict = check::sqe(&sqe, self.dev.hw_ver, qc_type)
+            .and_then(|()| unsafe { check::buffers(&sqe) });
+        let fail = |sqe: &mut ZipSqe, st: u32| {
+            sqe.w[fmt::dw::STATUS] = st;
+            sqe.w[fmt::dw::CONSUMED] = 0;
+            sqe.w[fmt::dw::PRODUCED] = 0;
+        };
+        match (verdict, fault) {
+            (Err(why), _) => {
+                self.dev
+                    .model_error(&format!("queue {}: SQE rejected: {why}", self.sqn));
+                fail(&mut sqe, fmt::status::BAD_SQE);
+            }
+            (Ok(()), Some(Fault::ErrorStatus)) => fail(&mut sqe, fmt::status::ENGINE_FAULT),
+            (Ok(()), _) if null => {
+                // SAFETY: the SVA contract, as below. Not timed: it takes no time.
+                let why = unsafe {
+                    if null::execute(&mut sqe, qc_type) {
+                        None
+                    } else {
+                        eng.execute(&mut sqe, qc_type)
+                    }
+                };
+                if let Some(why) = why {
+                    self.dev
+                        .model_error(&format!("queue {}: SQE failed: {why}", self.sqn));
+                }
+            }
+            (Ok(()), _) => {
+                let t0 = std::time::Instant::now();
+                // SAFETY: the SVA contract: the driver keeps the SQE's buffers valid
+                // until the completion.
+                if let Some(why) = unsafe { eng.execute(&mut sqe, qc_type) } {
+                    self.dev
+                        .model_error(&format!("queue {}: SQE failed: {why}", self.sqn));
+                }
+                let busy = t0.elapsed().as_nanos() as u64;
+                self.dev.stats.busy_ns[usize::from(qc_type & 1)].fetch_add(busy, Ordering::Relaxed);
+            }
+        }
+        if fault == Some(Fault::BadTag) {
+            let t = sqe.tag() ^ 0x5a5a;
+            sqe.set_tag(sqe.sqe_type(), t);
+        }
+        self.dev.stats.executed.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as above; the driver reads it back after the CQE.
+        unsafe { p.write_volatile(sqe) };
+        let mut st = self.lock();
+        st.sq_head = (st.sq_head + 1) % MODEL_DEPTH;
+        if fault != Some(Fault::NoCompletion) {
+            self.post_cqe(&mut st, slot);
+        }
+        st
+    }
+
+    /// An in-line queue's doorbell: every SQE up to the tail, executed in the ringing
+    /// thread, each followed by the wake-up and interrupt its completion brings.
+    pub(super) fn serve_inline(&self) {
+        let Some(eng) = &self.inline else {
+            return;
+        };
+        let mut eng = eng.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            let st = self.lock();
+            if !st.started || st.disabled || st.sq_head == self.sq_tail.load(Ordering::Acquire) {
+                return;
+            }
+            let slot = st.sq_head;
+            drop(st);
+            let st = self.execute(&mut eng, slot, false);
+            let (wake, irq) = (st.waiters > 0, !st.irq_masked || st.disabled);
+            drop(st);
+            if wake {
+                self.done.notify_all();
+            }
+            if irq {
+                self.call_irq();
+            }
+        }
+    }
+
     pub(super) fn run(self: Arc<Self>) {
         let mut eng = engine::Engine::new();
         let null = self.dev.engine == EngineKind::Null;
@@ -195,66 +293,7 @@ impl Shared {
                 }
                 st.sq_head
             };
-            let fault = self.dev.take_fault();
-            let p = self.sqe_ptr(slot);
-            // SAFETY: the driver wrote this SQE before ringing the doorbell that moved
-            // the tail past it, and does not touch it until its CQE arrives.
-            let mut sqe = unsafe { p.read_volatile() };
-            let qc_type = self.qc_type.load(Ordering::Relaxed);
-            // SAFETY: the SVA contract: the SGLs an SQE names are valid until its CQE.
-            let verdict = check::sqe(&sqe, self.dev.hw_ver, qc_type)
-                .and_then(|()| unsafe { check::buffers(&sqe) });
-            let fail = |sqe: &mut ZipSqe, st: u32| {
-                sqe.w[fmt::dw::STATUS] = st;
-                sqe.w[fmt::dw::CONSUMED] = 0;
-                sqe.w[fmt::dw::PRODUCED] = 0;
-            };
-            match (verdict, fault) {
-                (Err(why), _) => {
-                    self.dev
-                        .model_error(&format!("queue {}: SQE rejected: {why}", self.sqn));
-                    fail(&mut sqe, fmt::status::BAD_SQE);
-                }
-                (Ok(()), Some(Fault::ErrorStatus)) => fail(&mut sqe, fmt::status::ENGINE_FAULT),
-                (Ok(()), _) if null => {
-                    // SAFETY: the SVA contract, as below. Not timed: it takes no time.
-                    let why = unsafe {
-                        if null::execute(&mut sqe, qc_type) {
-                            None
-                        } else {
-                            eng.execute(&mut sqe, qc_type)
-                        }
-                    };
-                    if let Some(why) = why {
-                        self.dev
-                            .model_error(&format!("queue {}: SQE failed: {why}", self.sqn));
-                    }
-                }
-                (Ok(()), _) => {
-                    let t0 = std::time::Instant::now();
-                    // SAFETY: the SVA contract: the driver keeps the SQE's buffers valid
-                    // until the completion.
-                    if let Some(why) = unsafe { eng.execute(&mut sqe, qc_type) } {
-                        self.dev
-                            .model_error(&format!("queue {}: SQE failed: {why}", self.sqn));
-                    }
-                    let busy = t0.elapsed().as_nanos() as u64;
-                    self.dev.stats.busy_ns[usize::from(qc_type & 1)]
-                        .fetch_add(busy, Ordering::Relaxed);
-                }
-            }
-            if fault == Some(Fault::BadTag) {
-                let t = sqe.tag() ^ 0x5a5a;
-                sqe.set_tag(sqe.sqe_type(), t);
-            }
-            self.dev.stats.executed.fetch_add(1, Ordering::Relaxed);
-            // SAFETY: as above; the driver reads it back after the CQE.
-            unsafe { p.write_volatile(sqe) };
-            let mut st = self.lock();
-            st.sq_head = (st.sq_head + 1) % MODEL_DEPTH;
-            if fault != Some(Fault::NoCompletion) {
-                self.post_cqe(&mut st, slot);
-            }
+            let st = self.execute(&mut eng, slot, null);
             // Only a sleeper costs a wake-up; the handler runs while interrupts are on. The
             // null engine, whose requests take no time, raises one for a burst: when the
             // ring is empty, or every IRQ_COALESCE completions.

@@ -3,6 +3,7 @@
 
 use super::device::ModelDevice;
 use super::engine_thread::{EngineState, Shared};
+use super::{engine, EngineKind};
 use crate::error::{Error, Result};
 use crate::hw::zip::{
     self as fmt, CQE_SIZE, SQE_SIZE, UACCE_CMD_QM_SET_QP_CTX, UACCE_CMD_QM_SET_QP_INFO,
@@ -88,6 +89,8 @@ impl ModelQueue {
             irq: Mutex::new(None),
             sq_tail: AtomicU16::new(0),
             engine_asleep: AtomicBool::new(false),
+            inline: (dev.engine == EngineKind::ZipInline)
+                .then(|| Mutex::new(engine::Engine::new())),
             dev: dev.clone(),
         });
         dev.queues
@@ -131,6 +134,10 @@ impl QueueOps for ModelQueue {
                 st.started = true;
                 st.stop = false;
                 drop(st);
+                if sh.inline.is_some() {
+                    // Its doorbells run the engine.
+                    return Ok(());
+                }
                 let s = sh.clone();
                 let h = std::thread::Builder::new()
                     .name(format!("{}-q{}", sh.dev.name, sh.sqn))
@@ -260,6 +267,10 @@ impl ModelQueue {
         }
         if (cmd, prio) == (0, 0) {
             sh.sq_tail.store(index, Ordering::SeqCst);
+            if sh.inline.is_some() {
+                sh.serve_inline();
+                return;
+            }
             if sh.engine_asleep.load(Ordering::SeqCst) {
                 // The engine holds the lock until it waits: the wake-up cannot be missed.
                 let _g = sh.lock();

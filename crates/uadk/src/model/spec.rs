@@ -52,6 +52,12 @@ pub enum EngineKind {
     /// or literals (lz4) that any decoder reads back; the rest as [`EngineKind::Zip`].
     /// For measuring the stack without the device's time (`docs/hardware.md`).
     Null,
+    /// As [`EngineKind::Zip`], but each SQE executes in the thread that rings its doorbell,
+    /// before the doorbell returns: no engine thread, no hand-off, no wait. Completions
+    /// arrive as from an infinitely fast device; stall faults do not apply. For the fuzz
+    /// targets, where a round trip between two threads costs more than the work; not
+    /// offered in [`MODEL_ENV`] (a trapped doorbell store must not run an engine).
+    ZipInline,
 }
 
 /// One group of modelled devices.
