@@ -7,6 +7,8 @@ cargo fmt --all -- --check
 # Layers import downward only, and no modules import each other in a circle.
 python3 scripts/check-layers.py
 cargo clippy --workspace --all-targets -- -D warnings
+# Doc comments whose links resolve (a renamed or private item fails here).
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 # CI-sized property tests; raise PROPTEST_CASES for a deeper run.
 PROPTEST_CASES="${PROPTEST_CASES:-32}" cargo test --workspace
 # The C ABI: install into a scratch prefix, build the C tests there through pkg-config, run

@@ -1,5 +1,5 @@
 //! `wd_sched.h`: the round-robin scheduler objects of `wd_sched_rr_alloc`, and what
-//! `wd_comp_init` makes of the `struct wd_sched` it is given ([`for_init`]).
+//! `wd_comp_init` makes of the `struct wd_sched` it is given (`for_init`).
 //!
 //! A scheduler is ours because `wd_sched_rr_alloc` allocated it: its address is in a
 //! registry until `wd_sched_rr_release`. Its fields are the caller's to change (UADK's own

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 )]
 struct Cli {
     /// Model HiSilicon ZIP devices in software and run through the hardware driver:
-    /// COUNT[@NODE][:vVERSION][:qQUEUES],... (as the UADK_ZIP_MODEL variable)
+    /// `COUNT[@NODE][:vVERSION][:qQUEUES][:null],...` (as the `UADK_ZIP_MODEL` variable)
     #[arg(long, global = true, value_name = "SPEC")]
     model: Option<String>,
 

@@ -33,7 +33,7 @@ impl HwCtx {
     }
 }
 
-/// A context handle from [`wd_request_ctx`]: a slot of [`CONTEXTS`], never freed; a
+/// A context handle from [`wd_request_ctx`]: a slot of `CONTEXTS`, never freed; a
 /// released one is marked dead and reused, so a stale handle reads as an error.
 pub struct CtxHandle {
     magic: AtomicU32,

@@ -3,7 +3,7 @@
 //!
 //! The input is cut into `--pktlen` packets up front (for decompression, each packet is
 //! compressed once first). Each thread then sends requests round-robin over the packets
-//! for `--seconds`, through its own session on one shared [`Comp`]:
+//! for `--seconds`, through its own session on one shared [`uadk::Comp`]:
 //! - sync: one request at a time, output buffer reused (no allocation per request);
 //! - async: up to `--inflight` requests in flight, completions counted by callbacks and
 //!   reaped by `Comp::poll` on the submitting thread, or by the library's poll threads

@@ -13,7 +13,7 @@
 //!   from a file in a tmpfs scratch folder and writes to a file there (compression, to
 //!   measure the size) or to /dev/null (decompression); a run is timed by the wall clock
 //!   from spawn to exit, and its peak RSS is the child's `ru_maxrss` from `wait4`, taken
-//!   by a small helper process (see [`run_timed`]).
+//!   by a small helper process (see [`peers::run_timed`]).
 //!
 //! The process pins itself to one CPU first (children inherit it), so every figure is per
 //! core. Each measurement runs `--runs` times (3), interleaved with the others (every

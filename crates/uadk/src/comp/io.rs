@@ -1,6 +1,6 @@
 //! `std::io` adapters over sessions, in the style of flate2: a file's format as its tool
 //! writes it. deflate, zlib, gzip and zstd run through stream sessions; lz4, a block-only
-//! algorithm, is carried in LZ4 frames (the `lz4` tool's format, see [`lz4frame`](super::lz4frame)),
+//! algorithm, is carried in LZ4 frames (the `lz4` tool's format, see [`lz4frame`]),
 //! one block request per block.
 
 use super::lz4frame::{self, FrameReader, FrameWriter, Lz4FrameOptions};

@@ -3,9 +3,9 @@
 //! `Alg::Lz4` is UADK's raw LZ4 block. A file holds frames: a header (flags, block size,
 //! optional content size, a header checksum), blocks of at most the frame's block size,
 //! each stored compressed or raw, an end mark and an optional xxHash32 of the content.
-//! [`Encoder`](super::Encoder) on an lz4 session writes frames whose blocks are that
+//! [`Encoder`](crate::Encoder) on an lz4 session writes frames whose blocks are that
 //! session's block requests (so the hardware compresses them where there is one), and
-//! [`Decoder`](super::Decoder) reads them back through a decompression session. The codec
+//! [`Decoder`](crate::Decoder) reads them back through a decompression session. The codec
 //! is the library's; this module only frames its blocks and checks the checksums
 //! (`twox-hash`).
 //!
@@ -84,7 +84,7 @@ impl Lz4BlockSize {
     }
 }
 
-/// How an [`Encoder`](super::Encoder) writes LZ4 frames. The default is what `lz4` writes.
+/// How an [`Encoder`](crate::Encoder) writes LZ4 frames. The default is what `lz4` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lz4FrameOptions {
     /// Most content per block.

@@ -15,7 +15,7 @@
 //!   `lz77_zstd`, the literal-length overflow in DW31: position in bits 0-23, count in
 //!   bits 24-31;
 //! - `lz77_zstd` takes at most 128 KiB of input (`ZSTD_MAX_SIZE`), `lz77_only` at most
-//!   8 MiB of literal area; minimum outputs and level rules in [`check_flat`].
+//!   8 MiB of literal area; minimum outputs and level rules in [`check_sizes`].
 //!
 //! What UADK leaves to the hardware, and this library defines (docs/hardware.md):
 //! - a sequence is `{u32 offset; u16 lit_len; u16 match_len}` (zstd's `seqDef`, as
