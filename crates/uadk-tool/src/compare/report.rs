@@ -201,7 +201,8 @@ pub(super) fn report(
         match args.clock {
             super::Clock::Cpu => {
                 "second of CPU time on one core (the measuring thread's in-process, the \
-                 child's user + system time for CLIs; async scaling by the wall clock)"
+                 child's user + system time for CLIs; async scaling and the all-cores rows by \
+                 the wall clock)"
             }
             super::Clock::Wall => "wall-clock second on one core",
         }
