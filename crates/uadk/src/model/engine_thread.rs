@@ -235,15 +235,21 @@ impl Shared {
             }
             let slot = st.sq_head;
             drop(st);
-            let st = self.execute(&mut eng, slot, false);
-            let (wake, irq) = (st.waiters > 0, !st.irq_masked || st.disabled);
-            drop(st);
-            if wake {
-                self.done.notify_all();
-            }
-            if irq {
-                self.call_irq();
-            }
+            self.signal(self.execute(&mut eng, slot, false));
+        }
+    }
+
+    /// After completions: wake the driver's sleepers and raise the interrupt (when on),
+    /// with the state lock released first.
+    fn signal(&self, st: std::sync::MutexGuard<'_, EngineState>) {
+        // Only a sleeper costs a wake-up; the handler runs while interrupts are on.
+        let (wake, irq) = (st.waiters > 0, !st.irq_masked || st.disabled);
+        drop(st);
+        if wake {
+            self.done.notify_all();
+        }
+        if irq {
+            self.call_irq();
         }
     }
 
@@ -294,22 +300,14 @@ impl Shared {
                 st.sq_head
             };
             let st = self.execute(&mut eng, slot, null);
-            // Only a sleeper costs a wake-up; the handler runs while interrupts are on. The
-            // null engine, whose requests take no time, raises one for a burst: when the
-            // ring is empty, or every IRQ_COALESCE completions.
+            // The null engine, whose requests take no time, signals once for a burst: when
+            // the ring is empty, or every IRQ_COALESCE completions.
             quiet += 1;
             if null && st.sq_head != self.sq_tail.load(Ordering::Relaxed) && quiet < IRQ_COALESCE {
                 continue;
             }
             quiet = 0;
-            let (wake, irq) = (st.waiters > 0, !st.irq_masked || st.disabled);
-            drop(st);
-            if wake {
-                self.done.notify_all();
-            }
-            if irq {
-                self.call_irq();
-            }
+            self.signal(st);
         }
     }
 }
