@@ -4,7 +4,8 @@
 use super::args::Format;
 use super::files::{appending, copy_metadata, same_file, TempFile};
 use super::stream::{
-    block_all, decode_stream, encode_stream, progress_bar, stream_direct, Counted, Skip,
+    block_all, decode_stream, encode_slice, encode_stream, progress_bar, stream_direct, Counted,
+    Skip,
 };
 use super::{Args, CompCache, Dest, Source};
 use crate::common::{Context, Error, Result};
@@ -299,6 +300,24 @@ impl Job<'_> {
             };
             let n = stream_direct(&sess, m.bytes(), &mut skipper).context(name())?;
             return Ok((m.bytes().len() as u64, n));
+        }
+        if let (Some(m), true) = (mapped, self.compressing && alg != Format::Lz4Block) {
+            // The mapping is the encoder's input: no copy into a read buffer.
+            let sess = comp.session(
+                &SessionSetup::new(alg.alg(), OpType::Compress)
+                    .level(level)
+                    .window(window),
+            )?;
+            let mut output = Counted::new(
+                Skip {
+                    inner: &mut *out.file,
+                    left: skip,
+                },
+                name(),
+            );
+            encode_slice(sess, m.bytes(), &mut output)?;
+            output.flush()?;
+            return Ok((m.bytes().len() as u64, output.count));
         }
         let raw: Box<dyn Read + '_> = match mapped {
             Some(m) => Box::new(m.bytes()),

@@ -94,6 +94,17 @@ pub(super) fn encode_stream(
     Ok(())
 }
 
+/// Compress a whole input in memory (a mapped file) through an [`Encoder`]: the encoder
+/// reads it where it lies, so LZ4 blocks are compressed in the mapping, uncopied.
+pub(super) fn encode_slice(sess: Session, data: &[u8], output: &mut impl Write) -> Result<()> {
+    let writer = BufWriter::with_capacity(IO_BUF, output);
+    let mut enc = Encoder::with_session(sess, writer)?;
+    enc.write_all(data)?;
+    let writer = enc.finish()?;
+    writer.into_inner().map_err(|e| e.into_error())?;
+    Ok(())
+}
+
 /// Decompress a stream through [`Decoder`]s. A gzip file may hold several members
 /// (as `cat a.gz b.gz` makes); each is decoded in turn. zstd and LZ4 decoders read every
 /// frame of the file themselves. Anything else after the end of the stream is an error.

@@ -54,6 +54,27 @@ impl Mapped {
     }
 }
 
+impl Mapped {
+    /// Drop the pages of a range that is done with (a finished chunk): the cost of
+    /// unmapping them is paid while the engines still work, not at the end. A later read
+    /// would fault the file's bytes back in.
+    fn release(&self, src: &JobBuf) {
+        let JobBuf::Raw(r) = src else { return };
+        let base = self.ptr as usize;
+        let (start, end) = (r.as_ptr() as usize, r.as_ptr() as usize + src.len());
+        if start < base || end > base + self.len {
+            return;
+        }
+        let page = 4096;
+        let (a, b) = (start.next_multiple_of(page), end / page * page);
+        if b > a {
+            // SAFETY: a page-aligned range inside the mapping, which stays mapped; a private
+            // file mapping reads the file again after MADV_DONTNEED, so `bytes` stays valid.
+            unsafe { libc::madvise(a as *mut libc::c_void, b - a, libc::MADV_DONTNEED) };
+        }
+    }
+}
+
 impl Drop for Mapped {
     fn drop(&mut self) {
         if self.len > 0 {
@@ -138,9 +159,12 @@ impl Source<'_> {
         }
     }
 
+    /// A finished chunk's input back: a read buffer for reuse, or mapped pages to drop.
     pub(super) fn recycle(&mut self, src: JobBuf) {
-        if let (Source::Reader(_, pool, _), JobBuf::Flat(v)) = (self, src) {
-            pool.push(v);
+        match (self, src) {
+            (Source::Reader(_, pool, _), JobBuf::Flat(v)) => pool.push(v),
+            (Source::Mapped(m, _), src) => m.release(&src),
+            _ => {}
         }
     }
 }

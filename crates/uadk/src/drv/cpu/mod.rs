@@ -23,6 +23,7 @@
 pub mod isal;
 mod lz77;
 mod part;
+mod queue;
 mod zstd;
 
 use super::hdr::{self, Header};
@@ -30,26 +31,26 @@ use super::{CtxSpec, Driver, DriverCtx, Dst, Job, Notify, ReqKind, Request, Src,
 use crate::error::{Error, Result};
 use crate::req::{Alg, OpType, Output, ReqParams, WindowSize};
 use crate::wd::{CtxMode, TaskType};
-use crossbeam_channel::{Receiver, Sender, TrySendError};
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use isal::{IsalDeflate, IsalError, Wrapper};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use queue::CpuAsyncCtx;
+pub use queue::ASYNC_DEPTH;
+use std::sync::{Arc, Mutex};
 
 /// Name under which the CPU engine registers.
 pub const DRIVER_NAME: &str = "cpu";
 
-/// Queue depth of an async CPU context, as a hardware queue's.
-pub const ASYNC_DEPTH: usize = 1024;
-
 /// The CPU engine's driver.
 #[derive(Debug, Default)]
-pub struct CpuDriver;
+pub struct CpuDriver {
+    /// The sibling groups of async contexts (`queue.rs`).
+    groups: Mutex<Vec<queue::GroupKey>>,
+}
 
 impl CpuDriver {
     /// The driver.
     pub fn new() -> CpuDriver {
-        CpuDriver
+        CpuDriver::default()
     }
 }
 
@@ -116,7 +117,10 @@ impl Driver for CpuDriver {
             CtxMode::Sync => Box::new(CpuSyncCtx {
                 engine: Engine::default(),
             }),
-            CtxMode::Async => Box::new(CpuAsyncCtx::new(spec, notify)),
+            CtxMode::Async => {
+                let siblings = queue::siblings_for(&self.groups, &spec, &notify);
+                Box::new(CpuAsyncCtx::new(spec, notify, siblings))
+            }
         })
     }
 
@@ -154,117 +158,6 @@ impl DriverCtx for CpuSyncCtx {
     }
     fn pending(&self) -> usize {
         0
-    }
-}
-
-/// An async context: a worker thread plays the device, taking jobs from a bounded queue.
-/// The thread starts with the first submission, so unused async contexts cost nothing.
-struct CpuAsyncCtx {
-    spec: CtxSpec,
-    notify: Arc<Notify>,
-    jobs: Option<Sender<Job>>,
-    done: Option<Receiver<(Job, Result<Output>)>>,
-    worker: Option<JoinHandle<()>>,
-    pending: usize,
-}
-
-impl CpuAsyncCtx {
-    fn new(spec: CtxSpec, notify: Arc<Notify>) -> CpuAsyncCtx {
-        CpuAsyncCtx {
-            spec,
-            notify,
-            jobs: None,
-            done: None,
-            worker: None,
-            pending: 0,
-        }
-    }
-
-    fn start(&mut self) -> Result<&Sender<Job>> {
-        if self.jobs.is_none() {
-            let (jobs_tx, jobs_rx) = crossbeam_channel::bounded::<Job>(ASYNC_DEPTH);
-            let (done_tx, done_rx) = crossbeam_channel::bounded(ASYNC_DEPTH);
-            let notify = self.notify.clone();
-            let worker = std::thread::Builder::new()
-                .name(format!(
-                    "uadk-cpu-{}-{}",
-                    self.spec.op.name(),
-                    self.spec.node
-                ))
-                .spawn(move || {
-                    let mut engine = Engine::default();
-                    for mut job in jobs_rx {
-                        // A codec bug must fail its request, not the worker: a dead worker
-                        // would strand every request queued behind it.
-                        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            job.run_with(|req| engine.run(req))
-                        }))
-                        .unwrap_or_else(|_| {
-                            engine = Engine::default();
-                            Err(Error::Io("the CPU engine failed on this request".into()))
-                        });
-                        if done_tx.send((job, res)).is_err() {
-                            break;
-                        }
-                        notify.signal();
-                    }
-                })
-                .map_err(|e| Error::Io(format!("spawning a CPU worker: {e}")))?;
-            self.jobs = Some(jobs_tx);
-            self.done = Some(done_rx);
-            self.worker = Some(worker);
-        }
-        Ok(self.jobs.as_ref().expect("started above"))
-    }
-}
-
-impl DriverCtx for CpuAsyncCtx {
-    fn process(&mut self, req: &mut Request<'_, '_>) -> Result<Output> {
-        // A sync request on an async queue still gets an answer: run it here.
-        Engine::default().run(req)
-    }
-
-    fn submit(&mut self, job: Job) -> std::result::Result<(), (Error, Job)> {
-        let tx = match self.start() {
-            Ok(tx) => tx,
-            Err(e) => return Err((e, job)),
-        };
-        match tx.try_send(job) {
-            Ok(()) => {
-                self.pending += 1;
-                Ok(())
-            }
-            Err(TrySendError::Full(job)) => Err((Error::Busy, job)),
-            Err(TrySendError::Disconnected(job)) => {
-                Err((Error::Io("CPU worker has stopped".into()), job))
-            }
-        }
-    }
-
-    fn reap(&mut self) -> Option<(Job, Result<Output>)> {
-        let r = self.done.as_ref()?.try_recv().ok()?;
-        self.pending -= 1;
-        Some(r)
-    }
-
-    fn pending(&self) -> usize {
-        self.pending
-    }
-}
-
-impl Drop for CpuAsyncCtx {
-    fn drop(&mut self) {
-        // Closing the queue lets the worker finish what it holds, then exit.
-        self.jobs = None;
-        if let Some(w) = self.worker.take() {
-            let _ = w.join();
-        }
-        // Whatever the framework did not reap completes here, so no callback is lost.
-        if let Some(done) = &self.done {
-            while let Ok((job, res)) = done.try_recv() {
-                job.complete(res);
-            }
-        }
     }
 }
 
