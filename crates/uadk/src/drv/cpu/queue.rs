@@ -176,6 +176,11 @@ impl DriverCtx for CpuAsyncCtx {
     }
 
     fn submit(&mut self, job: Job) -> std::result::Result<(), (Error, Job)> {
+        // The depth counts every request not yet reaped, as a hardware queue's: so a
+        // completion queue never fills and no worker ever waits to hand a result back.
+        if self.pending >= ASYNC_DEPTH {
+            return Err((Error::Busy, job));
+        }
         let tx = match self.start() {
             Ok(tx) => tx,
             Err(e) => return Err((e, job)),
@@ -300,7 +305,7 @@ impl Worker {
             i => &self.view[i].done,
         };
         // The context waits for every job it submitted before it goes, so its
-        // completion queue is still open.
+        // completion queue is still open, and it has room (see `submit`).
         let _ = done.send((job, res));
         self.notify.signal();
     }
