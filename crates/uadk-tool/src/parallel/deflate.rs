@@ -3,7 +3,7 @@
 
 use super::decompress::{run_units, Outcome, Unit, UnitKind};
 use super::framework;
-use super::io::{chunk_bytes, Input, Out};
+use super::io::{Input, Out};
 use super::pipeline::Pipeline;
 use crate::common::{Error, Result};
 use std::io::Write;
@@ -144,14 +144,11 @@ pub fn compress_deflate(
     pipe.pump(
         &mut src,
         size,
-        true,
-        |c| {
+        (true, false),
+        |b| {
             // The checksum, in order, while the engines work.
-            if !matches!(check, Check::None) {
-                check.update(chunk_bytes(&c.src));
-            }
-            total += c.len as u64;
-            true
+            check.update(b);
+            total += b.len() as u64;
         },
         |pipe, d| {
             let o = d.result.as_ref().map_err(|e| Error::from(e.clone()))?;

@@ -107,11 +107,14 @@ impl<'a> Input<'a> {
 }
 
 /// One chunk to submit: its input and whether it is the last part.
-pub(super) struct Chunk {
+pub(super) struct Chunk<'a> {
     pub(super) src: JobBuf,
     /// Bytes of the chunk (what `src` holds).
     pub(super) len: usize,
     pub(super) last: bool,
+    /// The chunk's bytes where they stay readable while the engine works on them: the
+    /// mapped file's (a read chunk's buffer goes with its request).
+    pub(super) mapped: Option<&'a [u8]>,
 }
 
 /// Where each chunk comes from.
@@ -120,10 +123,10 @@ pub(super) enum Source<'a> {
     Reader(&'a mut dyn Read, Vec<Vec<u8>>, bool),
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
     /// The next chunk of at most `size` bytes; None at the end. The last chunk of the
     /// input has `last` set (an empty input is one empty last chunk).
-    pub(super) fn next(&mut self, size: usize, first: bool) -> io::Result<Option<Chunk>> {
+    pub(super) fn next(&mut self, size: usize, first: bool) -> io::Result<Option<Chunk<'a>>> {
         match self {
             Source::Mapped(m, pos) => {
                 let len = m.bytes().len();
@@ -131,10 +134,12 @@ impl Source<'_> {
                     return Ok(None);
                 }
                 let end = (*pos + size).min(len);
+                let m: &'a Mapped = m;
                 let c = Chunk {
                     src: m.raw(*pos, end),
                     len: end - *pos,
                     last: end == len,
+                    mapped: Some(&m.bytes()[*pos..end]),
                 };
                 *pos = end.max(1);
                 Ok(Some(c))
@@ -154,6 +159,7 @@ impl Source<'_> {
                     len: n,
                     src: JobBuf::Flat(buf),
                     last: *done,
+                    mapped: None,
                 }))
             }
         }

@@ -28,11 +28,8 @@ pub fn compress_lz4(threads: usize, input: Input<'_>, out: &mut Out<'_>) -> Resu
     pipe.pump(
         &mut src,
         LZ4_BLOCK,
-        false,
-        |c| {
-            hash.write(chunk_bytes(&c.src));
-            c.len > 0
-        },
+        (false, true),
+        |b| hash.write(b),
         |pipe, d| {
             let raw_len = d.len;
             match &d.result {

@@ -1,6 +1,6 @@
 //! The requests in flight: output slots, submission, completions handed back in order.
 
-use super::io::{Chunk, Source};
+use super::io::{chunk_bytes, Source};
 use crate::common::Result;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -132,25 +132,33 @@ impl<'s> Pipeline<'s> {
         }
     }
 
-    /// Run `src` through the pipeline in chunks of `chunk` bytes: each chunk goes to `take`
-    /// first, in order (false leaves it out and ends the input), then to the engines (as a
-    /// part of one stream when `parts`); each completion goes to `done` in order, and its
-    /// buffers are reused.
+    /// Run `src` through the pipeline in chunks of `chunk` bytes (empty ones left out when
+    /// `skip_empty`): each goes to the engines (as a part of one stream when `parts`) and
+    /// its bytes to `seen`, in order; a mapped chunk's after its submission, so that the
+    /// engines start at once. Each completion goes to `done` in order, and its buffers are
+    /// reused.
     pub(super) fn pump(
         &mut self,
         src: &mut Source<'_>,
         chunk: usize,
-        parts: bool,
-        mut take: impl FnMut(&Chunk) -> bool,
+        (parts, skip_empty): (bool, bool),
+        mut seen: impl FnMut(&[u8]),
         mut done: impl FnMut(&Self, &Done) -> Result<()>,
     ) -> Result<()> {
         let mut more = true;
         loop {
             while more && self.has_room() {
                 match src.next(chunk, self.next_seq == 0)? {
-                    Some(c) if take(&c) => {
+                    Some(c) if !(skip_empty && c.len == 0) => {
                         more = !c.last;
+                        if c.mapped.is_none() {
+                            seen(chunk_bytes(&c.src));
+                        }
+                        let after = c.mapped;
                         self.submit(c.src, c.len, parts.then_some(c.last))?;
+                        if let Some(b) = after {
+                            seen(b);
+                        }
                     }
                     _ => more = false,
                 }

@@ -30,8 +30,8 @@ pub fn compress_zstd(
     pipe.pump(
         &mut src,
         ZSTD_CHUNK,
-        false,
-        |_| true,
+        (false, false),
+        |_| {},
         |pipe, d| {
             let o = d.result.as_ref().map_err(|e| Error::from(e.clone()))?;
             out.write(pipe.output(d, o.produced))?;
