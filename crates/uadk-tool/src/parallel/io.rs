@@ -52,9 +52,7 @@ impl Mapped {
         // all of them before returning) and is never written.
         JobBuf::Raw(unsafe { RawBuf::new(self.ptr.add(start), end - start) })
     }
-}
 
-impl Mapped {
     /// Drop the pages of a range that is done with (a finished chunk): the cost of
     /// unmapping them is paid while the engines still work, not at the end. A later read
     /// would fault the file's bytes back in.
