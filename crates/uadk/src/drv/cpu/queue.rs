@@ -10,7 +10,7 @@ use super::Engine;
 use crate::drv::{CtxSpec, DriverCtx, Job, Notify, Request};
 use crate::error::{Error, Result};
 use crate::req::{OpType, Output};
-use crossbeam_channel::{Receiver, Select, Sender, TryRecvError, TrySendError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Select, Sender, TryRecvError, TrySendError};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread::JoinHandle;
@@ -269,6 +269,14 @@ impl Worker {
                     if let Ok(job) = q.jobs.try_recv() {
                         return Some((job, i));
                     }
+                }
+            }
+            if self.view.iter().all(|q| q.id == self.own.id) {
+                // No sibling: wait on our own queue alone, which allocates nothing.
+                match self.own.jobs.recv_timeout(IDLE_LOOK) {
+                    Ok(job) => return Some((job, usize::MAX)),
+                    Err(RecvTimeoutError::Disconnected) => return None,
+                    Err(RecvTimeoutError::Timeout) => continue,
                 }
             }
             self.wait();
