@@ -109,7 +109,7 @@ pub(super) const VERSUS: [Versus; 13] = [
         min: 1.0,
     },
     Versus {
-        what: "… the same, CLI against CLI (`uadk_tool` streams: zlib-rs at level 6)",
+        what: "… the same, CLI against CLI (a regular file up to 1 GiB: one libdeflate request, as `libdeflate-gzip`)",
         ours: ("tool-L6", "`uadk_tool compress -l 6`"),
         theirs: ("libdeflate-6", "`libdeflate-gzip -6`"),
         decompress: false,

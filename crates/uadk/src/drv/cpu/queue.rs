@@ -119,6 +119,8 @@ pub(super) struct CpuAsyncCtx {
     done: Option<Receiver<Done>>,
     worker: Option<JoinHandle<()>>,
     pending: usize,
+    /// Codec state for sync requests on this async queue, made at the first one and kept.
+    sync_engine: Option<Box<Engine>>,
 }
 
 impl CpuAsyncCtx {
@@ -132,6 +134,7 @@ impl CpuAsyncCtx {
             done: None,
             worker: None,
             pending: 0,
+            sync_engine: None,
         }
     }
 
@@ -171,8 +174,9 @@ impl CpuAsyncCtx {
 
 impl DriverCtx for CpuAsyncCtx {
     fn process(&mut self, req: &mut Request<'_, '_>) -> Result<Output> {
-        // A sync request on an async queue still gets an answer: run it here.
-        Engine::default().run(req)
+        // A sync request on an async queue still gets an answer: run it here, on codec
+        // state kept for such requests (the worker's is its own thread's).
+        self.sync_engine.get_or_insert_with(Box::default).run(req)
     }
 
     fn submit(&mut self, job: Job) -> std::result::Result<(), (Error, Job)> {
@@ -426,6 +430,48 @@ mod tests {
         }
         drop(b);
         assert_eq!(ran.load(Ordering::SeqCst), 1 + 3 * 21);
+    }
+
+    #[test]
+    fn sync_requests_on_an_async_context_keep_their_codec_state() {
+        let d = CpuDriver::new();
+        let notify = Arc::new(Notify::default());
+        let siblings = siblings_for(&d.groups, &SPEC, &notify);
+        let mut ctx = CpuAsyncCtx::new(SPEC, notify, siblings);
+        let data = text(100_000);
+        let mut out = vec![0u8; data.len() + 1024];
+        let mut sizes = Vec::new();
+        let mut engines = Vec::new();
+        for _ in 0..2 {
+            let mut req = Request {
+                params: ReqParams {
+                    alg: Alg::Gzip,
+                    op: OpType::Compress,
+                    level: Level::new(6).unwrap(),
+                    window: WindowSize::W32K,
+                },
+                src: crate::drv::Src::Flat(&data),
+                dst: crate::drv::Dst::Flat(&mut out),
+                stream: None,
+                last: true,
+                sync_flush: false,
+                prev_block: crate::req::BlockType::Compressed,
+            };
+            sizes.push(ctx.process(&mut req).unwrap().produced);
+            let e = ctx
+                .sync_engine
+                .as_deref()
+                .expect("kept after a sync request");
+            engines.push(e as *const Engine);
+        }
+        assert_eq!(sizes[0], sizes[1]);
+        assert!(sizes[0] > 0 && sizes[0] < data.len() / 2);
+        assert_eq!(
+            engines[0], engines[1],
+            "the second request made a new engine"
+        );
+        // No worker thread was started for sync requests.
+        assert!(ctx.worker.is_none());
     }
 
     #[test]
