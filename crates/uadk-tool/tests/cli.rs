@@ -701,6 +701,12 @@ fn zstd_and_lz4_files_interoperate_with_their_tools() {
                 data,
                 "{fmt} -d of ours, -l {level}"
             );
+            if fmt == "lz4" {
+                // A file is read into the frame's block buffer, a pipe too: the same frames.
+                let piped = run_stdin(&["compress", "-a", fmt, "-l", level], &data);
+                ok(&piped);
+                assert!(piped.stdout == ours, "lz4 -l {level}: file and pipe differ");
+            }
         }
         // Theirs, read by ours: from files named by suffix, and through stdin.
         for o in opts {
