@@ -303,7 +303,7 @@ impl Job<'_> {
         }
         // LZ4 frames read the file with read(2) into their 4 MiB block buffer, not from the
         // mapping: lz4_flex and the content xxHash-32 on a block the kernel has just copied
-        // (in cache) beat both on the mapping's cold pages, 165 against 181 ms of CPU for
+        // (in cache) beat both on the mapping's cold pages: 154 against 174 ms of CPU for
         // the Silesia files (medians of 15), and the peak RSS stays a few blocks.
         let mapped_in = mapped.filter(|_| !(self.compressing && alg == Format::Lz4));
         if let (Some(m), true) = (mapped_in, self.compressing && alg != Format::Lz4Block) {
