@@ -908,3 +908,43 @@ fn threads_decompress_foreign_and_damaged_files() {
         }
     }
 }
+
+/// A file truncated by another program while we compress it from its mapping: the pages
+/// past its new end are gone, and reading them raises SIGBUS. That must end the run with
+/// status 1, a message and no output left behind, not kill it by the signal; on one thread
+/// and with the mapping's parts read by the engine's worker threads (`-T 2`).
+#[test]
+fn an_input_truncated_while_mapped_is_an_error_not_a_signal() {
+    use std::os::unix::process::ExitStatusExt;
+    let data = sample(48 << 20);
+    for threads in ["1", "2"] {
+        let dir = TempDir::new(&format!("truncated-{threads}"));
+        let input = dir.path("big");
+        fs::write(&input, &data).unwrap();
+        // Level 12 takes seconds over 48 MiB: the truncation lands while it reads.
+        let child = Command::new(BIN)
+            .args(["compress", "-l", "12", "-T", threads, p(&input)])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The temporary output exists once the input is open; the mapping follows at once.
+        let temp = format!(".big.gz.uadk-tmp{}", child.id());
+        let t0 = std::time::Instant::now();
+        while !dir.path(&temp).exists() && t0.elapsed().as_secs() < 30 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&input)
+            .unwrap()
+            .set_len(4096)
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.signal(), None, "-T {threads}: killed: {err}");
+        assert_eq!(out.status.code(), Some(1), "-T {threads}: {err}");
+        assert!(err.contains("shrank while it was being read"), "{err}");
+        assert_eq!(dir.names(), vec!["big"], "-T {threads}: output left behind");
+    }
+}

@@ -44,6 +44,11 @@ impl TempFile {
         })
     }
 
+    /// Where the output is being written.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Move the finished output to its name.
     pub(super) fn commit(mut self, force: bool) -> Result<()> {
         // Checked again: the destination may have appeared while we were working.

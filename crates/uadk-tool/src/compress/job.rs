@@ -3,6 +3,7 @@
 
 use super::args::Format;
 use super::files::{appending, copy_metadata, same_file, TempFile};
+use super::sigbus::Watch;
 use super::stream::{
     block_all, decode_stream, encode_slice, encode_stream, progress_bar, stream_direct, Counted,
     Skip,
@@ -141,7 +142,11 @@ impl Job<'_> {
             0 => parallel::cpus(),
             n => n,
         };
-        let (n_in, n_out) = self.process(
+        // A file that shrinks under its mapping ends the run with an error, not a signal.
+        let watch = mapped
+            .as_ref()
+            .map(|m| Watch::new(m.bytes(), &src.name(), temp.as_ref().map(TempFile::path)));
+        let done = self.process(
             alg,
             level,
             threads,
@@ -149,7 +154,9 @@ impl Job<'_> {
             out_file,
             &dest,
             comps,
-        )?;
+        );
+        drop(watch);
+        let (n_in, n_out) = done?;
 
         if let (Some(t), Source::File(inp)) = (&temp, src) {
             copy_metadata(inp, &t.file);

@@ -16,6 +16,7 @@
 mod args;
 mod files;
 mod job;
+mod sigbus;
 mod stream;
 
 pub use args::{Args, Format};
